@@ -1,0 +1,61 @@
+//! Build script: Rust bindings for the installed libva driver ABI (bindgen) and
+//! the exported C header in include/ (cbindgen).
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+
+    // libva include dir: pkg-config when present (cross builds set
+    // PKG_CONFIG_SYSROOT_DIR / PKG_CONFIG_LIBDIR), else the default.
+    let mut clang_args: Vec<String> = Vec::new();
+    if let Ok(o) = std::process::Command::new("pkg-config").args(["--cflags-only-I", "libva"]).output() {
+        if o.status.success() {
+            for a in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                clang_args.push(a.to_string());
+            }
+        }
+    }
+    if let Ok(sysroot) = env::var("HANTRO_SYSROOT") {
+        clang_args.push(format!("--sysroot={sysroot}"));
+    }
+    let target = env::var("TARGET").expect("TARGET");
+    clang_args.push(format!("--target={target}"));
+
+    let wrapper = manifest.join("src/ffi/va_wrapper.h");
+    println!("cargo:rerun-if-changed={}", wrapper.display());
+    println!("cargo:rerun-if-env-changed=HANTRO_SYSROOT");
+    let bindings = bindgen::Builder::default()
+        .header(wrapper.to_string_lossy())
+        .clang_args(&clang_args)
+        .allowlist_type("VA.*|_VA.*")
+        .allowlist_var("VA_.*|VA[A-Z].*")
+        .allowlist_function("__never_generate_functions__")
+        .derive_default(true)
+        .derive_debug(true)
+        .layout_tests(false)
+        .prepend_enum_name(false)
+        .generate()
+        .expect("bindgen over va/va_backend.h failed (is libva-dev installed?)");
+    bindings.write_to_file(out.join("va.rs")).expect("write va.rs");
+
+    // Exported C header.
+    println!("cargo:rerun-if-changed=src/va/init.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    let header = manifest.join("include/hantro_drv_video.h");
+    match cbindgen::Builder::new()
+        .with_crate(&manifest)
+        .with_config(cbindgen::Config::from_file(manifest.join("cbindgen.toml")).expect("cbindgen.toml"))
+        .generate()
+    {
+        Ok(b) => {
+            let mut buf = Vec::new();
+            b.write(&mut buf);
+            if std::fs::read(&header).ok().as_deref() != Some(&buf[..]) {
+                std::fs::write(&header, &buf).expect("write include/hantro_drv_video.h");
+            }
+        }
+        Err(e) => println!("cargo:warning=cbindgen: {e}"),
+    }
+}
