@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Boot the cached test guest (building it first if needed) under QEMU/TCG and
+# run one guest script or command in it.
+#
+#   scripts/guest-run.sh [--job DIR] SCRIPT [ARGS...]     run a script file
+#   scripts/guest-run.sh [--job DIR] -- CMD [ARGS...]     run a command
+#
+# The job dir (default: a fresh temp dir, kept) is the guest's /job (9p):
+#   /job/<script>        the script, run with /job as cwd
+#   /job/lib.sh          helpers: trace_reset, trace_save NAME, video_dev, gst_h264
+#   /job/driver/hantro_drv_video.so   the VA driver ($HANTRO_DRIVER_SO), if built
+#   /job/corpus/         the H.264 corpus (scripts/corpus.sh, cached)
+#   /job/out/            results: rc, output.log, console.log, init.log, traces
+# The guest loads videodev, v4l2-mem2mem, visl (params: $VISL_PARAMS), vgem
+# (/dev/dri/renderD128) and enables all visl_* trace events plus v4l2/vb2
+# qbuf/dqbuf events before the script runs.
+#
+# Exit status: the guest command's, or 124 on timeout, 125 if the guest
+# failed to produce a result. Output: the command's output on stdout.
+# Env: HANTRO_CACHE, HANTRO_DRIVER_SO (default target/release/libhantro_drv_video.so),
+#      GUEST_TIMEOUT (s, default 600), GUEST_MEM (MiB, 2048), GUEST_SMP (2),
+#      GUEST_VERBOSE=1 (stream the console to stderr), VISL_PARAMS,
+#      TRACE_BUFFER_KB (default 65536), GUEST_ENV ("VAR1 VAR2": also pass these).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
+die() { echo "guest-run: $*" >&2; exit 125; }
+
+job=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --job) job=$2; shift 2 ;;
+    --job=*) job=${1#--job=}; shift ;;
+    --) break ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || die "usage: guest-run.sh [--job DIR] SCRIPT [ARGS] | -- CMD [ARGS]"
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not installed"
+guest=$("$here/guest-build.sh") || die "guest build failed"
+[ -e "$guest/stamp.done" ] || die "guest build produced no guest"
+
+# --- job dir ---------------------------------------------------------------
+if [ -z "$job" ]; then job=$(mktemp -d "${TMPDIR:-/tmp}/hantro-job.XXXXXX"); fi
+mkdir -p "$job"; job=$(cd "$job" && pwd)
+rm -rf "$job/out" "$job/driver" "$job/.cmd" "$job/.env"
+mkdir -p "$job/out" "$job/driver"
+cp "$here/guest-init.sh" "$job/.guest-init"; chmod 755 "$job/.guest-init"
+cp "$here/guest-lib.sh" "$job/lib.sh"
+
+so=${HANTRO_DRIVER_SO:-$repo/target/release/libhantro_drv_video.so}
+if [ -f "$so" ]; then
+  cp "$so" "$job/driver/hantro_drv_video.so"
+else
+  echo "guest-run: note: no driver at $so (running without it)" >&2
+fi
+
+# corpus: generated once per recipe into the cache, hard-linked into the job
+corpus=$CACHE/corpus
+mkdir -p "$CACHE"
+( flock 8; "$here/corpus.sh" "$corpus" >/dev/null ) 8>"$CACHE/corpus.lock" || die "corpus generation failed"
+rm -rf "$job/corpus"
+cp -al "$corpus" "$job/corpus" 2>/dev/null || cp -a "$corpus" "$job/corpus"
+
+q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }
+{
+  echo "cd /job"
+  if [ "$1" = -- ]; then
+    shift
+    [ $# -gt 0 ] || die "nothing to run after --"
+    line=""
+  else
+    script=$1; shift
+    [ -f "$script" ] || die "no such guest script: $script"
+    name=$(basename "$script")
+    case "$name" in lib.sh|driver|corpus|out) name="script-$name" ;; esac
+    if [ "$(cd "$(dirname "$script")" && pwd)/$(basename "$script")" != "$job/$name" ]; then
+      cp "$script" "$job/$name"
+    fi
+    chmod +x "$job/$name"
+    if head -c2 "$job/$name" | grep -q '#!'; then line=$(q "./$name"); else line="sh $(q "./$name")"; fi
+  fi
+  for a in "$@"; do line+="${line:+ }$(q "$a")"; done
+  echo "$line"
+  echo 'echo $? > /job/out/.rc'
+} > "$job/.cmd"
+
+{
+  for v in VISL_PARAMS TRACE_BUFFER_KB ${GUEST_ENV:-}; do
+    [ -n "${!v+x}" ] && echo "$v=$(q "${!v}")"
+  done
+} > "$job/.env"
+
+# --- boot ------------------------------------------------------------------
+timeout_s=${GUEST_TIMEOUT:-600}
+console=$job/out/console.log
+: > "$console"
+tail_pid=
+if [ "${GUEST_VERBOSE:-0}" = 1 ]; then tail -n +1 -f "$console" >&2 & tail_pid=$!; fi
+t0=$(date +%s.%N)
+set +e
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max \
+  -m "${GUEST_MEM:-2048}" -smp "${GUEST_SMP:-2}" \
+  -nodefaults -no-user-config -display none -no-reboot -nic none \
+  -serial "file:$console" -monitor none \
+  -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 hantro.init=/job/.guest-init" \
+  -virtfs "local,path=$guest/root,mount_tag=root,security_model=none,multidevs=remap" \
+  -virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap" \
+  </dev/null >"$job/out/qemu.log" 2>&1
+qrc=$?
+set -e
+t1=$(date +%s.%N)
+[ -n "$tail_pid" ] && { sleep 0.2; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null || true; }
+secs=$(echo "$t1 - $t0" | bc)
+echo "$secs" > "$job/out/boot_seconds"
+
+if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+  echo "guest-run: TIMEOUT: guest killed after ${timeout_s}s (GUEST_TIMEOUT); job dir $job" >&2
+  tail -30 "$console" >&2
+  exit 124
+fi
+if [ ! -s "$job/out/rc" ]; then
+  echo "guest-run: FAILED: guest produced no exit status (qemu rc $qrc); job dir $job" >&2
+  cat "$job/out/qemu.log" >&2
+  tail -40 "$console" >&2
+  [ -f "$job/out/init.log" ] && cat "$job/out/init.log" >&2
+  exit 125
+fi
+rc=$(cat "$job/out/rc")
+[ -f "$job/out/output.log" ] && cat "$job/out/output.log"
+echo "guest-run: exit $rc after ${secs}s; job dir $job" >&2
+exit "$rc"
