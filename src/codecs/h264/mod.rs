@@ -1,0 +1,642 @@
+//! H.264: VA picture/slice/IQ buffers + the slice NAL units → V4L2 stateless
+//! H.264 controls (`V4L2_CID_STATELESS_H264_*`, kernel
+//! Documentation/userspace-api/media/v4l/ext-ctrls-codec-stateless.rst).
+//!
+//! VA carries the SPS/PPS fields and the final reference lists; what it
+//! lacks (frame_num/POC syntax, idr_pic_id, bit sizes for hardware that
+//! re-parses the slice header, …) comes from parsing each slice header
+//! ([`slice_header`]).
+//!
+//! Values V4L2 wants that neither VA nor the slice header carry:
+//! * `sps.level_idc`: VA only says whether level ≥ 3.1
+//!   (`MinLumaBiPredSize8x8`); we put 51 when it is set and 30 otherwise.
+//! * `sps.constraint_set_flags`: only CONSTRAINT_SET1 for
+//!   VAProfileH264ConstrainedBaseline (A.2.1.1); 0 otherwise.
+//! * `sps.seq_parameter_set_id`, `pps.seq_parameter_set_id`: 0.
+//! * `sps.num_ref_frames_in_pic_order_cnt_cycle`, `offset_for_ref_frame`,
+//!   `offset_for_non_ref_pic`, `offset_for_top_to_bottom_field`: 0 (only
+//!   needed to derive POC type 1, which the caller supplies ready-made in
+//!   TopFieldOrderCnt/BottomFieldOrderCnt).
+//! * `sps.flags` QPPRIME_Y_ZERO_TRANSFORM_BYPASS: not in VA, left clear.
+//! * `pps.num_ref_idx_lX_default_active_minus1`: derived from the slices
+//!   that do not override them (see [`translate`]).
+
+pub mod bitreader;
+pub mod slice_header;
+
+use crate::ffi::{v4l2, va};
+use slice_header::{parse_slice_header, strip_start_code, va_pic_fields, va_seq_fields, ParamSets, ParseError};
+pub use slice_header::{SliceHeader, SliceType};
+use std::fmt;
+
+/// One slice as handed over by the VA client.
+#[derive(Clone, Copy)]
+pub struct SliceInput<'a> {
+    pub params: &'a va::VASliceParameterBufferH264,
+    /// This slice's NAL unit: `slice_data_size` bytes at `slice_data_offset`
+    /// of the VA slice-data buffer, with or without an Annex-B start code.
+    pub data: &'a [u8],
+}
+
+/// Everything VA gives for one picture.
+#[derive(Clone, Copy)]
+pub struct PictureInput<'a> {
+    pub profile: va::VAProfile,
+    pub pic: &'a va::VAPictureParameterBufferH264,
+    pub iq: Option<&'a va::VAIQMatrixBufferH264>,
+    pub slices: &'a [SliceInput<'a>],
+}
+
+/// Maps a VA surface id to the V4L2 timestamp (ns) of the CAPTURE buffer
+/// that holds it; `None` = not a decoded picture.
+pub trait RefTimestamps {
+    fn timestamp_ns(&self, surface: va::VASurfaceID) -> Option<u64>;
+
+    /// Whether the picture in `surface` was decoded as field pictures (a
+    /// single field or a complementary field pair: V4L2's
+    /// `V4L2_H264_DPB_ENTRY_FLAG_FIELD`). VA does not say; a driver that
+    /// remembers [`H264Controls::decode_params`]'s FIELD_PIC flag per
+    /// surface should answer. `None` (the default) = unknown, and the flag
+    /// is then set only for references with just one field marked.
+    fn decoded_as_fields(&self, _surface: va::VASurfaceID) -> Option<bool> {
+        None
+    }
+}
+
+/// `V4L2_CID_STATELESS_H264_DECODE_MODE` the device runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeMode {
+    FrameBased,
+    SliceBased,
+}
+
+/// Per-slice controls (slice-based mode).
+#[derive(Debug, Clone, Copy)]
+pub struct SliceControls {
+    pub slice_params: v4l2::v4l2_ctrl_h264_slice_params,
+    /// Present for explicit weighted prediction (P/SP with
+    /// weighted_pred_flag, B with weighted_bipred_idc == 1).
+    pub pred_weights: Option<v4l2::v4l2_ctrl_h264_pred_weights>,
+}
+
+/// The controls for one picture (one request, or one per slice in
+/// slice-based mode: then `sps`/`pps`/`scaling_matrix`/`decode_params` go
+/// with every slice and `slices[i]` with slice i).
+#[derive(Debug, Clone)]
+pub struct H264Controls {
+    pub sps: v4l2::v4l2_ctrl_h264_sps,
+    pub pps: v4l2::v4l2_ctrl_h264_pps,
+    /// `Some` when the client sent an IQ matrix buffer (and then
+    /// `pps.flags` has SCALING_MATRIX_PRESENT).
+    pub scaling_matrix: Option<v4l2::v4l2_ctrl_h264_scaling_matrix>,
+    pub decode_params: v4l2::v4l2_ctrl_h264_decode_params,
+    /// Per slice in slice-based mode; empty in frame-based mode.
+    pub slices: Vec<SliceControls>,
+    /// Every slice's parsed header, in input order (both modes).
+    pub parsed: Vec<SliceHeader>,
+}
+
+/// Why a picture could not be translated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodecError {
+    /// The picture has no slices.
+    NoSlices,
+    /// A VA profile this module does not translate.
+    UnsupportedProfile(va::VAProfile),
+    /// Slice `index` could not be parsed.
+    Slice { index: usize, error: ParseError },
+    /// A reference picture's surface has no CAPTURE timestamp.
+    MissingReference { surface: va::VASurfaceID },
+    /// A RefPicList entry names a surface that is not in ReferenceFrames.
+    RefNotInDpb { slice: usize, list: u8, index: usize, surface: va::VASurfaceID },
+    /// A RefPicList within the active range has no usable entry at all.
+    EmptyRefList { slice: usize, list: u8 },
+    /// Slice headers of one picture disagree on a picture-level element.
+    InconsistentSlices { slice: usize, what: &'static str },
+    /// A VA parameter outside the range V4L2/H.264 allow.
+    InvalidParameter(&'static str),
+    /// [`slice_nal`] input was not a NAL unit.
+    BadNal(ParseError),
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodecError::NoSlices => write!(f, "H.264 picture without slices"),
+            CodecError::UnsupportedProfile(p) => write!(f, "VA profile {p} is not a supported H.264 profile"),
+            CodecError::Slice { index, error } => write!(f, "H.264 slice {index}: {error}"),
+            CodecError::MissingReference { surface } => {
+                write!(f, "reference surface {surface:#x} holds no decoded picture")
+            }
+            CodecError::RefNotInDpb { slice, list, index, surface } => write!(
+                f,
+                "slice {slice}: RefPicList{list}[{index}] surface {surface:#x} is not in ReferenceFrames"
+            ),
+            CodecError::EmptyRefList { slice, list } => {
+                write!(f, "slice {slice}: RefPicList{list} has no valid entry")
+            }
+            CodecError::InconsistentSlices { slice, what } => {
+                write!(f, "slice {slice}: {what} differs from the first slice of the picture")
+            }
+            CodecError::InvalidParameter(what) => write!(f, "invalid VA parameter: {what}"),
+            CodecError::BadNal(e) => write!(f, "bad slice NAL unit: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CodecError::Slice { error, .. } | CodecError::BadNal(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Annex-B start code to put before [`slice_nal`]'s bytes when the device
+/// runs with `V4L2_STATELESS_H264_START_CODE_ANNEX_B`.
+pub const ANNEX_B_START_CODE: [u8; 3] = [0, 0, 1];
+
+/// The NAL unit of one slice, without any Annex-B start code the VA data
+/// came with. For `V4L2_STATELESS_H264_START_CODE_ANNEX_B` write
+/// [`ANNEX_B_START_CODE`] first; for `..._NONE` write these bytes alone.
+pub fn slice_nal(data: &[u8]) -> Result<&[u8], CodecError> {
+    strip_start_code(data).map_err(CodecError::BadNal)
+}
+
+fn flag(cond: bool, bit: u32) -> u32 {
+    if cond {
+        bit
+    } else {
+        0
+    }
+}
+
+fn is_invalid(p: &va::VAPictureH264) -> bool {
+    p.flags & va::VA_PICTURE_H264_INVALID != 0 || p.picture_id == va::VA_INVALID_SURFACE
+}
+
+/// V4L2_H264_{TOP,BOTTOM,FRAME}_REF from VA's field flags (neither or
+/// both = frame).
+fn va_fields(p: &va::VAPictureH264) -> u8 {
+    let top = p.flags & va::VA_PICTURE_H264_TOP_FIELD != 0;
+    let bottom = p.flags & va::VA_PICTURE_H264_BOTTOM_FIELD != 0;
+    (match (top, bottom) {
+        (true, false) => v4l2::V4L2_H264_TOP_FIELD_REF,
+        (false, true) => v4l2::V4L2_H264_BOTTOM_FIELD_REF,
+        _ => v4l2::V4L2_H264_FRAME_REF,
+    }) as u8
+}
+
+fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
+    let s = va_seq_fields(pic);
+    let (profile_idc, constraints) = match profile {
+        va::VAProfileH264ConstrainedBaseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
+        va::VAProfileH264Baseline => (66, 0),
+        va::VAProfileH264Main => (77, 0),
+        va::VAProfileH264High => (100, 0),
+        p => return Err(CodecError::UnsupportedProfile(p)),
+    };
+    let frame_mbs_only = s.frame_mbs_only_flag() != 0;
+    let h = pic.picture_height_in_mbs_minus1;
+    let mut sps = v4l2::v4l2_ctrl_h264_sps {
+        profile_idc,
+        constraint_set_flags: constraints as u8,
+        level_idc: if s.MinLumaBiPredSize8x8() != 0 { 51 } else { 30 },
+        seq_parameter_set_id: 0,
+        chroma_format_idc: s.chroma_format_idc() as u8,
+        bit_depth_luma_minus8: pic.bit_depth_luma_minus8,
+        bit_depth_chroma_minus8: pic.bit_depth_chroma_minus8,
+        log2_max_frame_num_minus4: s.log2_max_frame_num_minus4() as u8,
+        pic_order_cnt_type: s.pic_order_cnt_type() as u8,
+        log2_max_pic_order_cnt_lsb_minus4: s.log2_max_pic_order_cnt_lsb_minus4() as u8,
+        max_num_ref_frames: pic.num_ref_frames,
+        pic_width_in_mbs_minus1: pic.picture_width_in_mbs_minus1,
+        // VA's height is in MBs of a frame; a map unit is an MB pair
+        // unless frame_mbs_only_flag (7-18).
+        pic_height_in_map_units_minus1: if frame_mbs_only { h } else { (h + 1) / 2 - 1 },
+        flags: flag(
+            s.residual_colour_transform_flag() != 0 && s.chroma_format_idc() == 3,
+            v4l2::V4L2_H264_SPS_FLAG_SEPARATE_COLOUR_PLANE,
+        ) | flag(s.delta_pic_order_always_zero_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DELTA_PIC_ORDER_ALWAYS_ZERO)
+            | flag(
+                s.gaps_in_frame_num_value_allowed_flag() != 0,
+                v4l2::V4L2_H264_SPS_FLAG_GAPS_IN_FRAME_NUM_VALUE_ALLOWED,
+            )
+            | flag(frame_mbs_only, v4l2::V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY)
+            | flag(s.mb_adaptive_frame_field_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_MB_ADAPTIVE_FRAME_FIELD)
+            | flag(s.direct_8x8_inference_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE),
+        ..Default::default()
+    };
+    // Ranges the kernel's control validation enforces (v4l2-ctrls-core.c).
+    if sps.chroma_format_idc > 3 {
+        return Err(CodecError::InvalidParameter("chroma_format_idc"));
+    }
+    if sps.bit_depth_luma_minus8 > 6 || sps.bit_depth_chroma_minus8 > 6 {
+        return Err(CodecError::InvalidParameter("bit_depth_minus8"));
+    }
+    if sps.log2_max_frame_num_minus4 > 12 {
+        return Err(CodecError::InvalidParameter("log2_max_frame_num_minus4"));
+    }
+    if sps.pic_order_cnt_type > 2 {
+        return Err(CodecError::InvalidParameter("pic_order_cnt_type"));
+    }
+    if sps.log2_max_pic_order_cnt_lsb_minus4 > 12 {
+        return Err(CodecError::InvalidParameter("log2_max_pic_order_cnt_lsb_minus4"));
+    }
+    if sps.max_num_ref_frames > 16 {
+        return Err(CodecError::InvalidParameter("num_ref_frames"));
+    }
+    // Keep SPS-only fields zeroed explicitly (not carried by VA).
+    sps.num_ref_frames_in_pic_order_cnt_cycle = 0;
+    Ok(sps)
+}
+
+fn build_pps(
+    pic: &va::VAPictureParameterBufferH264,
+    first: &SliceHeader,
+    headers: &[SliceHeader],
+    scaling: bool,
+) -> v4l2::v4l2_ctrl_h264_pps {
+    let p = va_pic_fields(pic);
+    // The PPS defaults equal the active counts of any slice without an
+    // override; if every slice overrides, the default is never used by a
+    // hardware slice-header parser and any legal value will do.
+    let default_l0 = headers
+        .iter()
+        .find(|h| !h.slice_type.is_intra() && !h.num_ref_idx_active_override_flag)
+        .or_else(|| headers.iter().find(|h| !h.slice_type.is_intra()))
+        .map_or(0, |h| h.num_ref_idx_l0_active_minus1);
+    let default_l1 = headers
+        .iter()
+        .find(|h| h.slice_type.is_b() && !h.num_ref_idx_active_override_flag)
+        .or_else(|| headers.iter().find(|h| h.slice_type.is_b()))
+        .map_or(0, |h| h.num_ref_idx_l1_active_minus1);
+    v4l2::v4l2_ctrl_h264_pps {
+        pic_parameter_set_id: first.pic_parameter_set_id,
+        seq_parameter_set_id: 0,
+        num_slice_groups_minus1: pic.num_slice_groups_minus1,
+        num_ref_idx_l0_default_active_minus1: default_l0,
+        num_ref_idx_l1_default_active_minus1: default_l1,
+        weighted_bipred_idc: p.weighted_bipred_idc() as u8,
+        pic_init_qp_minus26: pic.pic_init_qp_minus26,
+        pic_init_qs_minus26: pic.pic_init_qs_minus26,
+        chroma_qp_index_offset: pic.chroma_qp_index_offset,
+        second_chroma_qp_index_offset: pic.second_chroma_qp_index_offset,
+        flags: (flag(p.entropy_coding_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE)
+            | flag(
+                p.pic_order_present_flag() != 0,
+                v4l2::V4L2_H264_PPS_FLAG_BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT,
+            )
+            | flag(p.weighted_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_WEIGHTED_PRED)
+            | flag(
+                p.deblocking_filter_control_present_flag() != 0,
+                v4l2::V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT,
+            )
+            | flag(p.constrained_intra_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_CONSTRAINED_INTRA_PRED)
+            | flag(
+                p.redundant_pic_cnt_present_flag() != 0,
+                v4l2::V4L2_H264_PPS_FLAG_REDUNDANT_PIC_CNT_PRESENT,
+            )
+            | flag(p.transform_8x8_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE)
+            | flag(scaling, v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT)) as u16,
+    }
+}
+
+/// VA's lists are in raster order already (va.h: "in raster scan order";
+/// FFmpeg's vaapi_h264.c copies its raster-ordered matrices, GStreamer's
+/// va plugin converts zigzag → raster), which is what the uAPI documents
+/// for V4L2 too: a plain copy. VA only has the two luma 8x8 lists (Intra Y,
+/// Inter Y) = V4L2 indices 0 and 1; for 4:4:4 the chroma 8x8 lists (2..5)
+/// get the luma ones by the fall-back rule of Table 7-2 (exact unless the
+/// stream sent explicit chroma 8x8 lists, which VA cannot convey).
+fn build_scaling_matrix(iq: &va::VAIQMatrixBufferH264, chroma_format_idc: u8) -> v4l2::v4l2_ctrl_h264_scaling_matrix {
+    let mut m = v4l2::v4l2_ctrl_h264_scaling_matrix {
+        scaling_list_4x4: iq.ScalingList4x4,
+        ..Default::default()
+    };
+    m.scaling_list_8x8[0] = iq.ScalingList8x8[0];
+    m.scaling_list_8x8[1] = iq.ScalingList8x8[1];
+    if chroma_format_idc == 3 {
+        for i in 2..6 {
+            m.scaling_list_8x8[i] = iq.ScalingList8x8[i % 2];
+        }
+    }
+    m
+}
+
+/// A DPB entry under construction (VA may list the two fields of one
+/// surface separately; they merge into one V4L2 entry).
+struct DpbSlot {
+    surface: va::VASurfaceID,
+    frame_idx: u32,
+    fields: u8,
+    long_term: bool,
+    top_poc: i32,
+    bottom_poc: i32,
+}
+
+fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
+    let mut slots: Vec<DpbSlot> = Vec::with_capacity(16);
+    for r in pic.ReferenceFrames.iter() {
+        if is_invalid(r) {
+            continue;
+        }
+        let short = r.flags & va::VA_PICTURE_H264_SHORT_TERM_REFERENCE != 0;
+        let long = r.flags & va::VA_PICTURE_H264_LONG_TERM_REFERENCE != 0;
+        if !short && !long {
+            // Not used for reference: nothing to decode against.
+            continue;
+        }
+        let fields = va_fields(r);
+        if let Some(slot) = slots.iter_mut().find(|s| s.surface == r.picture_id) {
+            if fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0 && slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 == 0 {
+                slot.top_poc = r.TopFieldOrderCnt;
+            }
+            if fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0
+                && slot.fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 == 0
+            {
+                slot.bottom_poc = r.BottomFieldOrderCnt;
+            }
+            slot.fields |= fields;
+            slot.long_term |= long;
+            continue;
+        }
+        slots.push(DpbSlot {
+            surface: r.picture_id,
+            frame_idx: r.frame_idx,
+            fields,
+            long_term: long,
+            top_poc: r.TopFieldOrderCnt,
+            bottom_poc: r.BottomFieldOrderCnt,
+        });
+    }
+    slots
+}
+
+/// PicNum / LongTermPicNum (8.2.4.1) of a DPB entry as seen from the
+/// current picture. `cur_bottom`: None for a frame, Some(bottom_field_flag)
+/// for a field. For fields the entry's same-parity field gets 2n + 1, so a
+/// frame/pair entry reports its same-parity field's number.
+fn pic_num(slot: &DpbSlot, cur_frame_num: u32, max_frame_num: u32, cur_bottom: Option<bool>) -> u32 {
+    let base: i64 = if slot.long_term {
+        slot.frame_idx as i64 // LongTermFrameIdx
+    } else if slot.frame_idx > cur_frame_num {
+        slot.frame_idx as i64 - max_frame_num as i64 // FrameNumWrap
+    } else {
+        slot.frame_idx as i64
+    };
+    let n = match cur_bottom {
+        None => base,
+        Some(bottom) => {
+            let parity = if bottom { v4l2::V4L2_H264_BOTTOM_FIELD_REF } else { v4l2::V4L2_H264_TOP_FIELD_REF } as u8;
+            2 * base + i64::from(slot.fields & parity != 0)
+        }
+    };
+    // Negative FrameNumWrap values go out two's-complement, as GStreamer
+    // and FFmpeg do; drivers recompute from frame_num where it matters.
+    n as i32 as u32
+}
+
+fn build_weights(
+    sp: &va::VASliceParameterBufferH264,
+    h: &SliceHeader,
+    chroma_array_type: u8,
+) -> v4l2::v4l2_ctrl_h264_pred_weights {
+    let mut w = v4l2::v4l2_ctrl_h264_pred_weights {
+        luma_log2_weight_denom: sp.luma_log2_weight_denom as u16,
+        chroma_log2_weight_denom: sp.chroma_log2_weight_denom as u16,
+        ..Default::default()
+    };
+    let luma_default = 1i16 << sp.luma_log2_weight_denom.min(7);
+    let chroma_default = 1i16 << sp.chroma_log2_weight_denom.min(7);
+    let lists: [(u8, u8, u8, &[i16; 32], &[i16; 32], &[[i16; 2]; 32], &[[i16; 2]; 32]); 2] = [
+        (
+            h.num_ref_idx_l0_active_minus1,
+            sp.luma_weight_l0_flag,
+            sp.chroma_weight_l0_flag,
+            &sp.luma_weight_l0,
+            &sp.luma_offset_l0,
+            &sp.chroma_weight_l0,
+            &sp.chroma_offset_l0,
+        ),
+        (
+            h.num_ref_idx_l1_active_minus1,
+            sp.luma_weight_l1_flag,
+            sp.chroma_weight_l1_flag,
+            &sp.luma_weight_l1,
+            &sp.luma_offset_l1,
+            &sp.chroma_weight_l1,
+            &sp.chroma_offset_l1,
+        ),
+    ];
+    let n_lists = if h.slice_type.is_b() { 2 } else { 1 };
+    for (l, (count, lflag, cflag, lw, lo, cw, co)) in lists.iter().enumerate().take(n_lists) {
+        let f = &mut w.weight_factors[l];
+        for i in 0..=(*count as usize).min(31) {
+            // A zero list flag means no explicit weights for any entry: the
+            // inferred defaults apply (7.4.3.2), whatever the arrays hold.
+            if *lflag != 0 {
+                f.luma_weight[i] = lw[i];
+                f.luma_offset[i] = lo[i];
+            } else {
+                f.luma_weight[i] = luma_default;
+            }
+            if chroma_array_type != 0 {
+                if *cflag != 0 {
+                    f.chroma_weight[i] = cw[i];
+                    f.chroma_offset[i] = co[i];
+                } else {
+                    f.chroma_weight[i] = [chroma_default; 2];
+                }
+            }
+        }
+    }
+    w
+}
+
+fn check_same(i: usize, first: &SliceHeader, h: &SliceHeader) -> Result<(), CodecError> {
+    let err = |what| Err(CodecError::InconsistentSlices { slice: i, what });
+    if h.idr_pic_flag != first.idr_pic_flag {
+        return err("nal_unit_type");
+    }
+    if (h.nal_ref_idc == 0) != (first.nal_ref_idc == 0) {
+        return err("nal_ref_idc");
+    }
+    if h.pic_parameter_set_id != first.pic_parameter_set_id {
+        return err("pic_parameter_set_id");
+    }
+    if h.frame_num != first.frame_num {
+        return err("frame_num");
+    }
+    if h.field_pic_flag != first.field_pic_flag || h.bottom_field_flag != first.bottom_field_flag {
+        return err("field_pic_flag/bottom_field_flag");
+    }
+    if h.idr_pic_id != first.idr_pic_id {
+        return err("idr_pic_id");
+    }
+    if h.pic_order_cnt_lsb != first.pic_order_cnt_lsb
+        || h.delta_pic_order_cnt_bottom != first.delta_pic_order_cnt_bottom
+        || h.delta_pic_order_cnt != first.delta_pic_order_cnt
+    {
+        return err("pic_order_cnt");
+    }
+    Ok(())
+}
+
+/// Translates one VA picture into V4L2 controls. Parses every slice header
+/// (both modes need the picture-level syntax; slice-based mode also gets
+/// per-slice controls).
+///
+/// The DPB is VA's ReferenceFrames minus invalid and non-reference entries,
+/// two entries of one surface merged, in VA's order; RefPicList entries
+/// index into it. A RefPicList hole (invalid entry) inside the active range
+/// is filled with the list's first valid entry (FFmpeg's concealment does
+/// the same); see [`CodecError`] for what is refused.
+pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMode) -> Result<H264Controls, CodecError> {
+    let pic = input.pic;
+    if input.slices.is_empty() {
+        return Err(CodecError::NoSlices);
+    }
+    let sps = build_sps(input.profile, pic)?;
+
+    let mut parsed = Vec::with_capacity(input.slices.len());
+    let mut param_sets = None;
+    for (index, s) in input.slices.iter().enumerate() {
+        let ps = ParamSets::from_va(pic, Some(s.params)).map_err(|error| CodecError::Slice { index, error })?;
+        let h = parse_slice_header(s.data, &ps).map_err(|error| CodecError::Slice { index, error })?;
+        if let Some(first) = parsed.first() {
+            check_same(index, first, &h)?;
+        }
+        if s.params.slice_data_bit_offset != 0 && s.params.slice_data_bit_offset as u32 != h.header_bit_size {
+            log::debug!(
+                "h264 slice {index}: VA slice_data_bit_offset {} != parsed header size {}",
+                s.params.slice_data_bit_offset,
+                h.header_bit_size
+            );
+        }
+        param_sets.get_or_insert(ps);
+        parsed.push(h);
+    }
+    let first = &parsed[0];
+    let ps = param_sets.unwrap_or_default();
+    if u32::from(first.frame_num) != u32::from(pic.frame_num) {
+        log::debug!("h264: VA frame_num {} != slice frame_num {}", pic.frame_num, first.frame_num);
+    }
+
+    let scaling_matrix = input.iq.map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
+    let pps = build_pps(pic, first, &parsed, scaling_matrix.is_some());
+
+    // DPB.
+    let cur_bottom = first.field_pic_flag.then_some(first.bottom_field_flag);
+    let slots = collect_dpb(pic);
+    let mut dp = v4l2::v4l2_ctrl_h264_decode_params::default();
+    for (entry, slot) in dp.dpb.iter_mut().zip(slots.iter()) {
+        let ts = refs
+            .timestamp_ns(slot.surface)
+            .ok_or(CodecError::MissingReference { surface: slot.surface })?;
+        if !slot.long_term && slot.frame_idx >= ps.max_frame_num() {
+            return Err(CodecError::InvalidParameter("ReferenceFrames[].frame_idx >= MaxFrameNum"));
+        }
+        let as_fields = refs
+            .decoded_as_fields(slot.surface)
+            .unwrap_or(slot.fields != v4l2::V4L2_H264_FRAME_REF as u8);
+        *entry = v4l2::v4l2_h264_dpb_entry {
+            reference_ts: ts,
+            pic_num: pic_num(slot, first.frame_num.into(), ps.max_frame_num(), cur_bottom),
+            // FrameNum for short-term, LongTermFrameIdx for long-term
+            // references (what VA's frame_idx holds, and what the kernel's
+            // v4l2-h264 reference list builder expects).
+            frame_num: slot.frame_idx.min(u16::MAX as u32) as u16,
+            fields: slot.fields,
+            top_field_order_cnt: slot.top_poc,
+            bottom_field_order_cnt: slot.bottom_poc,
+            flags: v4l2::V4L2_H264_DPB_ENTRY_FLAG_VALID
+                | v4l2::V4L2_H264_DPB_ENTRY_FLAG_ACTIVE
+                | flag(slot.long_term, v4l2::V4L2_H264_DPB_ENTRY_FLAG_LONG_TERM)
+                | flag(as_fields, v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD),
+            ..Default::default()
+        };
+    }
+    dp.nal_ref_idc = first.nal_ref_idc.into();
+    dp.frame_num = first.frame_num;
+    dp.top_field_order_cnt = pic.CurrPic.TopFieldOrderCnt;
+    dp.bottom_field_order_cnt = pic.CurrPic.BottomFieldOrderCnt;
+    dp.idr_pic_id = first.idr_pic_id;
+    dp.pic_order_cnt_lsb = first.pic_order_cnt_lsb;
+    dp.delta_pic_order_cnt_bottom = first.delta_pic_order_cnt_bottom;
+    dp.delta_pic_order_cnt0 = first.delta_pic_order_cnt[0];
+    dp.delta_pic_order_cnt1 = first.delta_pic_order_cnt[1];
+    dp.dec_ref_pic_marking_bit_size = first.dec_ref_pic_marking_bit_size;
+    dp.pic_order_cnt_bit_size = first.pic_order_cnt_bit_size;
+    dp.slice_group_change_cycle = first.slice_group_change_cycle;
+    let any_p = parsed.iter().any(|h| h.slice_type.is_p_or_sp());
+    let any_b = parsed.iter().any(|h| h.slice_type.is_b());
+    dp.flags = flag(first.idr_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC)
+        | flag(first.field_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC)
+        | flag(first.bottom_field_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD)
+        | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
+        | flag(any_b, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
+
+    let mut slices = Vec::new();
+    if mode == DecodeMode::SliceBased {
+        slices.reserve(parsed.len());
+        for (i, (s, h)) in input.slices.iter().zip(parsed.iter()).enumerate() {
+            let mut sp = v4l2::v4l2_ctrl_h264_slice_params {
+                header_bit_size: h.header_bit_size,
+                first_mb_in_slice: h.first_mb_in_slice,
+                slice_type: h.slice_type as u8,
+                colour_plane_id: h.colour_plane_id,
+                redundant_pic_cnt: h.redundant_pic_cnt,
+                cabac_init_idc: h.cabac_init_idc,
+                slice_qp_delta: h.slice_qp_delta,
+                slice_qs_delta: h.slice_qs_delta,
+                disable_deblocking_filter_idc: h.disable_deblocking_filter_idc,
+                slice_alpha_c0_offset_div2: h.slice_alpha_c0_offset_div2,
+                slice_beta_offset_div2: h.slice_beta_offset_div2,
+                num_ref_idx_l0_active_minus1: h.num_ref_idx_l0_active_minus1,
+                num_ref_idx_l1_active_minus1: h.num_ref_idx_l1_active_minus1,
+                flags: flag(h.direct_spatial_mv_pred_flag, v4l2::V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED)
+                    | flag(h.sp_for_switch_flag, v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH),
+                ..Default::default()
+            };
+            let lists: [(u8, usize, &[va::VAPictureH264; 32]); 2] = [
+                (0, if h.slice_type.is_intra() { 0 } else { h.num_ref_idx_l0_active_minus1 as usize + 1 }, &s.params.RefPicList0),
+                (1, if h.slice_type.is_b() { h.num_ref_idx_l1_active_minus1 as usize + 1 } else { 0 }, &s.params.RefPicList1),
+            ];
+            for (list, count, va_list) in lists {
+                let out = if list == 0 { &mut sp.ref_pic_list0 } else { &mut sp.ref_pic_list1 };
+                let mut fallback = None;
+                for (idx, r) in va_list.iter().enumerate().take(count) {
+                    if is_invalid(r) {
+                        continue;
+                    }
+                    let dpb_idx = slots
+                        .iter()
+                        .position(|s| s.surface == r.picture_id)
+                        .ok_or(CodecError::RefNotInDpb { slice: i, list, index: idx, surface: r.picture_id })?;
+                    let fields = if first.field_pic_flag { va_fields(r) } else { v4l2::V4L2_H264_FRAME_REF as u8 };
+                    out[idx] = v4l2::v4l2_h264_reference { fields, index: dpb_idx as u8 };
+                    fallback.get_or_insert(out[idx]);
+                }
+                if count > 0 {
+                    let fill = fallback.ok_or(CodecError::EmptyRefList { slice: i, list })?;
+                    for (idx, r) in va_list.iter().enumerate().take(count) {
+                        if is_invalid(r) {
+                            out[idx] = fill;
+                        }
+                    }
+                }
+            }
+            let weighted = (ps.weighted_pred_flag && h.slice_type.is_p_or_sp())
+                || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b());
+            let pred_weights = weighted.then(|| build_weights(s.params, h, ps.chroma_array_type));
+            slices.push(SliceControls { slice_params: sp, pred_weights });
+        }
+    }
+
+    Ok(H264Controls { sps, pps, scaling_matrix, decode_params: dp, slices, parsed })
+}
+
+#[cfg(test)]
+mod tests;
