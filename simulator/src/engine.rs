@@ -1,0 +1,403 @@
+//! The simulated decoder core: checks the controls of a request against its
+//! own parse of the bitstream and its own DPB model, rebuilds SPS/PPS, decodes
+//! with libavcodec and writes the picture in the CAPTURE layout.
+use crate::avdec::AvDecoder;
+use crate::bits::split_annexb;
+use crate::ctrls::CtrlValues;
+use crate::dpb::{Dpb, Poc, RefPic};
+use crate::h264::*;
+use crate::layout::{write_picture, Layout};
+use crate::uapi::*;
+
+pub struct CaptureTarget<'a> {
+    pub index: u32,
+    pub mem: &'a mut [u8],
+    pub layout: Layout,
+    pub width: usize,
+    pub height: usize,
+}
+
+pub struct JobIn<'a> {
+    pub ctrls: &'a CtrlValues,
+    pub data: &'a [u8],
+    pub out_ts: u64,
+    pub hold: bool,
+    /// (CAPTURE index, timestamp of the picture it holds) for every CAPTURE
+    /// buffer holding a decoded picture, except the destination.
+    pub cap_ts: Vec<(u32, u64)>,
+    pub skip_pixels: bool,
+    pub frame_based: bool,
+    pub annexb: bool,
+}
+
+struct CurPic {
+    sps: v4l2_ctrl_h264_sps,
+    pps: v4l2_ctrl_h264_pps,
+    sm: Option<v4l2_ctrl_h264_scaling_matrix>,
+    sh: SliceHeader,
+    poc: Poc,
+    ts: u64,
+    slices: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Engine {
+    dec: Option<AvDecoder>,
+    pub dpb: Dpb,
+    cur: Option<CurPic>,
+    pub pictures: u64,
+}
+
+fn diff<T: PartialEq + std::fmt::Debug>(errs: &mut Vec<String>, field: &str, expected: T, got: T) {
+    if expected != got {
+        errs.push(format!("{field}: expected {expected:?}, got {got:?}"));
+    }
+}
+
+impl Engine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether slices of a picture are pending (slice-based mode).
+    pub fn has_pending(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    /// Runs one request.  Returns (errors, picture_complete).
+    pub fn run(&mut self, job: &JobIn, cap: &mut CaptureTarget) -> (Vec<String>, bool) {
+        let mut errs = Vec::new();
+        let sps: Option<v4l2_ctrl_h264_sps> = job.ctrls.get_struct(CID_H264_SPS);
+        let pps: Option<v4l2_ctrl_h264_pps> = job.ctrls.get_struct(CID_H264_PPS);
+        let dp: Option<v4l2_ctrl_h264_decode_params> = job.ctrls.get_struct(CID_H264_DECODE_PARAMS);
+        let sm: Option<v4l2_ctrl_h264_scaling_matrix> = job.ctrls.get_struct(CID_H264_SCALING_MATRIX);
+        let (sps, pps, dp) = match (sps, pps, dp) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => {
+                errs.push("request: SPS, PPS or DECODE_PARAMS control never set".into());
+                return (errs, true);
+            }
+        };
+        // NAL units of the OUTPUT buffer
+        let nals: Vec<&[u8]> = if job.annexb {
+            if !job.data.starts_with(&[0, 0, 1]) && !job.data.starts_with(&[0, 0, 0, 1]) {
+                errs.push("bitstream: START_CODE_ANNEX_B selected but OUTPUT buffer does not start with 00 00 01".into());
+            }
+            split_annexb(job.data)
+        } else {
+            if job.data.starts_with(&[0, 0, 1]) || job.data.starts_with(&[0, 0, 0, 1]) {
+                errs.push("bitstream: START_CODE_NONE selected but OUTPUT buffer starts with a start code".into());
+            }
+            vec![job.data]
+        };
+        let mut slices: Vec<&[u8]> = Vec::new();
+        for n in nals {
+            if n.is_empty() {
+                continue;
+            }
+            match nal_type(n) {
+                1 | 5 => slices.push(n),
+                7 => match parse_sps(n) {
+                    Ok(s) => check_sps(&mut errs, &s.ctrl, &sps),
+                    Err(_) => errs.push("bitstream: unparsable SPS NAL in OUTPUT buffer".into()),
+                },
+                8 => {
+                    let sc = sps;
+                    let sp = Sps { ctrl: sc, scaling: None, frame_cropping: None, vui_present: false };
+                    if let Ok(p) = parse_pps(n, |_| Some(sp.clone())) {
+                        check_pps(&mut errs, &p.ctrl, &pps)
+                    }
+                }
+                _ => {}
+            }
+        }
+        if slices.is_empty() {
+            errs.push("bitstream: no slice NAL unit (type 1 or 5) in OUTPUT buffer".into());
+            return (errs, !job.hold);
+        }
+        let (cw, ch) = coded_size(&sps);
+        if cw as usize > cap.width.max(16) || ch as usize > cap.height.max(16) {
+            errs.push(format!("sps: coded size {cw}x{ch} larger than CAPTURE format {}x{}", cap.width, cap.height));
+            return (errs, true);
+        }
+        if job.frame_based && self.cur.is_some() {
+            self.cur = None;
+        }
+        let mut first = true;
+        for s in &slices {
+            let sh = match parse_slice_header(s, &sps, &pps) {
+                Ok(h) => h,
+                Err(_) => {
+                    errs.push("bitstream: slice header cannot be parsed with the SPS/PPS controls".into());
+                    continue;
+                }
+            };
+            if sh.pps_id != pps.pic_parameter_set_id as u32 {
+                errs.push(format!("pps.pic_parameter_set_id: expected {} (slice header), got {}", sh.pps_id, pps.pic_parameter_set_id));
+            }
+            if pps.seq_parameter_set_id != sps.seq_parameter_set_id {
+                errs.push(format!("pps.seq_parameter_set_id: expected {} (sps control), got {}", sps.seq_parameter_set_id, pps.seq_parameter_set_id));
+            }
+            if sh.field_pic {
+                errs.push("unsupported: field pictures are not checked/decoded by the simulator".into());
+            }
+            if self.cur.is_none() {
+                let poc = self.dpb.compute_poc(&sps, &sh);
+                self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
+                self.cur = Some(CurPic { sps, pps, sm, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new() });
+            } else if first {
+                let c = self.cur.as_ref().unwrap();
+                if c.sh.frame_num != sh.frame_num || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb || c.sh.nal_unit_type != sh.nal_unit_type {
+                    errs.push("slice: belongs to a new picture but the previous one was held (HOLD_CAPTURE_BUF) with the same timestamp".into());
+                }
+            }
+            if !job.frame_based {
+                if let Some(sp) = job.ctrls.get_struct::<v4l2_ctrl_h264_slice_params>(CID_H264_SLICE_PARAMS) {
+                    self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
+                } else {
+                    errs.push("request: SLICE_PARAMS control never set (slice-based decoding)".into());
+                }
+            }
+            let cur = self.cur.as_mut().unwrap();
+            cur.slices.push(s.to_vec());
+            first = false;
+        }
+        if job.frame_based || !job.hold {
+            let mut e = self.finish(cap, job.skip_pixels);
+            errs.append(&mut e);
+            (errs, true)
+        } else {
+            (errs, false)
+        }
+    }
+
+    /// Decodes the pending picture into `cap` and updates the DPB model.
+    pub fn finish(&mut self, cap: &mut CaptureTarget, skip_pixels: bool) -> Vec<String> {
+        let mut errs = Vec::new();
+        let Some(cur) = self.cur.take() else { return errs };
+        let mut au = Vec::new();
+        write_sps(&cur.sps, &mut au);
+        write_pps(&cur.pps, &cur.sps, cur.sm.as_ref(), &mut au);
+        for s in &cur.slices {
+            au.extend_from_slice(&[0, 0, 0, 1]);
+            au.extend_from_slice(s);
+        }
+        if !skip_pixels {
+            if self.dec.is_none() {
+                self.dec = AvDecoder::new();
+            }
+            match self.dec.as_mut().map(|d| d.decode(&au)) {
+                Some(Ok(pic)) => {
+                    if !pic.new_pic {
+                        errs.push("decoder: access unit produced no new picture".into());
+                    }
+                    write_picture(&pic, cap.width, cap.height, cap.layout, cap.mem);
+                }
+                Some(Err(e)) => errs.push(format!("decoder: libavcodec error {e}")),
+                None => errs.push("decoder: cannot open libavcodec H.264 decoder".into()),
+            }
+        }
+        for p in self.dpb.finish_picture(&cur.sps, &cur.sh, &cur.poc, cur.ts) {
+            errs.push(format!("bitstream: {p}"));
+        }
+        self.pictures += 1;
+        errs
+    }
+
+    fn check_decode_params(
+        &self,
+        errs: &mut Vec<String>,
+        sps: &v4l2_ctrl_h264_sps,
+        sh: &SliceHeader,
+        poc: &Poc,
+        dp: &v4l2_ctrl_h264_decode_params,
+        job: &JobIn,
+    ) {
+        diff(errs, "decode_params.nal_ref_idc", sh.nal_ref_idc as u16, dp.nal_ref_idc);
+        diff(errs, "decode_params.frame_num", sh.frame_num as u16, dp.frame_num);
+        diff(errs, "decode_params.top_field_order_cnt", poc.top, dp.top_field_order_cnt);
+        diff(errs, "decode_params.bottom_field_order_cnt", poc.bottom, dp.bottom_field_order_cnt);
+        if sh.is_idr() {
+            diff(errs, "decode_params.idr_pic_id", sh.idr_pic_id as u16, dp.idr_pic_id);
+        }
+        if sps.pic_order_cnt_type == 0 {
+            diff(errs, "decode_params.pic_order_cnt_lsb", sh.pic_order_cnt_lsb as u16, dp.pic_order_cnt_lsb);
+            diff(errs, "decode_params.delta_pic_order_cnt_bottom", sh.delta_pic_order_cnt_bottom, dp.delta_pic_order_cnt_bottom);
+        }
+        if sps.pic_order_cnt_type == 1 {
+            diff(errs, "decode_params.delta_pic_order_cnt0", sh.delta_pic_order_cnt[0], dp.delta_pic_order_cnt0);
+            diff(errs, "decode_params.delta_pic_order_cnt1", sh.delta_pic_order_cnt[1], dp.delta_pic_order_cnt1);
+        }
+        if sh.nal_ref_idc != 0 {
+            diff(errs, "decode_params.dec_ref_pic_marking_bit_size", sh.dec_ref_pic_marking_bit_size, dp.dec_ref_pic_marking_bit_size);
+        }
+        diff(errs, "decode_params.pic_order_cnt_bit_size", sh.pic_order_cnt_bit_size, dp.pic_order_cnt_bit_size);
+        let f = dp.flags;
+        diff(errs, "decode_params.flags.IDR_PIC", sh.is_idr(), f & V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC != 0);
+        diff(errs, "decode_params.flags.FIELD_PIC", sh.field_pic, f & V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0);
+        diff(errs, "decode_params.flags.BOTTOM_FIELD", sh.bottom_field, f & V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0);
+        let is_pf = f & V4L2_H264_DECODE_PARAM_FLAG_PFRAME != 0;
+        let is_bf = f & V4L2_H264_DECODE_PARAM_FLAG_BFRAME != 0;
+        if (is_pf && !sh.is_p()) || (is_bf && !sh.is_b()) {
+            errs.push(format!("decode_params.flags: PFRAME={is_pf} BFRAME={is_bf} but the first slice has slice_type {}", sh.slice_type));
+        }
+        self.check_dpb(errs, sps, sh, dp, job);
+    }
+
+    fn check_dpb(&self, errs: &mut Vec<String>, sps: &v4l2_ctrl_h264_sps, sh: &SliceHeader, dp: &v4l2_ctrl_h264_decode_params, job: &JobIn) {
+        let mfn = Dpb::max_frame_num(sps);
+        // IDR pictures reference nothing: the model is cleared by the IDR.
+        let refs: Vec<RefPic> = if sh.is_idr() { Vec::new() } else { self.dpb.refs.clone() };
+        let mut seen = vec![false; refs.len()];
+        for (i, e) in dp.dpb.iter().enumerate() {
+            if e.flags & V4L2_H264_DPB_ENTRY_FLAG_ACTIVE == 0 {
+                continue;
+            }
+            let name = format!("decode_params.dpb[{i}]");
+            if e.flags & V4L2_H264_DPB_ENTRY_FLAG_VALID == 0 {
+                errs.push(format!("{name}.flags: ACTIVE without VALID"));
+            }
+            let Some(k) = refs.iter().position(|r| r.ts == e.reference_ts) else {
+                let holder = job.cap_ts.iter().find(|c| c.1 == e.reference_ts);
+                errs.push(format!(
+                    "{name}: reference_ts {} is not a reference picture ({}) [frame_num {} poc {}/{}]",
+                    e.reference_ts,
+                    if holder.is_some() { "stale: picture no longer used for reference" } else { "no CAPTURE buffer holds that timestamp" },
+                    e.frame_num,
+                    e.top_field_order_cnt,
+                    e.bottom_field_order_cnt
+                ));
+                continue;
+            };
+            if seen[k] {
+                errs.push(format!("{name}: reference_ts {} listed twice", e.reference_ts));
+            }
+            seen[k] = true;
+            let r = &refs[k];
+            if !job.cap_ts.iter().any(|c| c.1 == r.ts) {
+                errs.push(format!("{name}: reference_ts {}: no CAPTURE buffer holds that picture any more (overwritten or re-queued and reused)", r.ts));
+            }
+            let lt = r.long_term.is_some();
+            diff(errs, &format!("{name}.flags.LONG_TERM"), lt, e.flags & V4L2_H264_DPB_ENTRY_FLAG_LONG_TERM != 0);
+            diff(errs, &format!("{name}.fields"), V4L2_H264_FRAME_REF as u8, e.fields);
+            let fnum = r.long_term.unwrap_or(r.frame_num);
+            diff(errs, &format!("{name}.frame_num"), fnum as u16, e.frame_num);
+            diff(errs, &format!("{name}.pic_num"), Dpb::pic_num(r, sh.frame_num, mfn), e.pic_num as i32);
+            diff(errs, &format!("{name}.top_field_order_cnt"), r.top_poc, e.top_field_order_cnt);
+            diff(errs, &format!("{name}.bottom_field_order_cnt"), r.bottom_poc, e.bottom_field_order_cnt);
+        }
+        for (k, r) in refs.iter().enumerate() {
+            if !seen[k] {
+                errs.push(format!(
+                    "decode_params.dpb: missing reference picture ts {} frame_num {} poc {}/{}{}",
+                    r.ts,
+                    r.frame_num,
+                    r.top_poc,
+                    r.bottom_poc,
+                    if r.long_term.is_some() { " (long-term)" } else { "" }
+                ));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_slice_params(
+        &self,
+        errs: &mut Vec<String>,
+        sps: &v4l2_ctrl_h264_sps,
+        pps: &v4l2_ctrl_h264_pps,
+        sh: &SliceHeader,
+        sp: &v4l2_ctrl_h264_slice_params,
+        dp: &v4l2_ctrl_h264_decode_params,
+        job: &JobIn,
+    ) {
+        // "Offset in bits to slice_data() from the beginning of this slice":
+        // counted from the NAL unit header or from slice_header(); accept both.
+        if sp.header_bit_size != sh.header_bit_size && sp.header_bit_size != sh.header_bit_size + 8 {
+            errs.push(format!(
+                "slice_params.header_bit_size: expected {} (or {} incl. NAL header), got {}",
+                sh.header_bit_size,
+                sh.header_bit_size + 8,
+                sp.header_bit_size
+            ));
+        }
+        diff(errs, "slice_params.first_mb_in_slice", sh.first_mb_in_slice, sp.first_mb_in_slice);
+        diff(errs, "slice_params.slice_type", sh.slice_type, sp.slice_type);
+        diff(errs, "slice_params.colour_plane_id", sh.colour_plane_id, sp.colour_plane_id);
+        diff(errs, "slice_params.redundant_pic_cnt", sh.redundant_pic_cnt as u8, sp.redundant_pic_cnt);
+        if !sh.is_i() && pps.flags & V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE as u16 != 0 {
+            diff(errs, "slice_params.cabac_init_idc", sh.cabac_init_idc as u8, sp.cabac_init_idc);
+        }
+        diff(errs, "slice_params.slice_qp_delta", sh.slice_qp_delta as i8, sp.slice_qp_delta);
+        diff(errs, "slice_params.slice_qs_delta", sh.slice_qs_delta as i8, sp.slice_qs_delta);
+        diff(errs, "slice_params.disable_deblocking_filter_idc", sh.disable_deblocking_filter_idc as u8, sp.disable_deblocking_filter_idc);
+        diff(errs, "slice_params.slice_alpha_c0_offset_div2", sh.slice_alpha_c0_offset_div2 as i8, sp.slice_alpha_c0_offset_div2);
+        diff(errs, "slice_params.slice_beta_offset_div2", sh.slice_beta_offset_div2 as i8, sp.slice_beta_offset_div2);
+        if !sh.is_i() {
+            diff(errs, "slice_params.num_ref_idx_l0_active_minus1", sh.num_ref_idx_l0_active_minus1 as u8, sp.num_ref_idx_l0_active_minus1);
+        }
+        if sh.is_b() {
+            diff(errs, "slice_params.num_ref_idx_l1_active_minus1", sh.num_ref_idx_l1_active_minus1 as u8, sp.num_ref_idx_l1_active_minus1);
+            diff(errs, "slice_params.flags.DIRECT_SPATIAL_MV_PRED", sh.direct_spatial_mv_pred, sp.flags & V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED != 0);
+        }
+        if sh.slice_type == 3 {
+            diff(errs, "slice_params.flags.SP_FOR_SWITCH", sh.sp_for_switch, sp.flags & V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH != 0);
+        }
+        if let Some(pw) = &sh.pred_weights {
+            match job.ctrls.get_struct::<v4l2_ctrl_h264_pred_weights>(CID_H264_PRED_WEIGHTS) {
+                None => errs.push("pred_weights: required by the PPS/slice type but never set".into()),
+                Some(g) => {
+                    diff(errs, "pred_weights.luma_log2_weight_denom", pw.luma_log2_weight_denom, g.luma_log2_weight_denom);
+                    diff(errs, "pred_weights.chroma_log2_weight_denom", pw.chroma_log2_weight_denom, g.chroma_log2_weight_denom);
+                    let nl = if sh.is_b() { 2 } else { 1 };
+                    for l in 0..nl {
+                        let n = if l == 0 { sh.num_ref_idx_l0_active_minus1 } else { sh.num_ref_idx_l1_active_minus1 } as usize + 1;
+                        let (a, b) = (&pw.weight_factors[l], &g.weight_factors[l]);
+                        for i in 0..n {
+                            diff(errs, &format!("pred_weights.weight_factors[{l}].luma_weight[{i}]"), a.luma_weight[i], b.luma_weight[i]);
+                            diff(errs, &format!("pred_weights.weight_factors[{l}].luma_offset[{i}]"), a.luma_offset[i], b.luma_offset[i]);
+                            diff(errs, &format!("pred_weights.weight_factors[{l}].chroma_weight[{i}]"), a.chroma_weight[i], b.chroma_weight[i]);
+                            diff(errs, &format!("pred_weights.weight_factors[{l}].chroma_offset[{i}]"), a.chroma_offset[i], b.chroma_offset[i]);
+                        }
+                    }
+                }
+            }
+        }
+        // Reference lists: entries index decode_params.dpb[].
+        if !sh.is_i() && !sh.is_idr() {
+            let cur_poc = self.cur.as_ref().map(|c| c.poc.top.min(c.poc.bottom)).unwrap_or(0);
+            let lists = self.dpb.ref_lists(sps, sh, cur_poc);
+            for l in 0..if sh.is_b() { 2 } else { 1 } {
+                let got = if l == 0 { &sp.ref_pic_list0 } else { &sp.ref_pic_list1 };
+                for (i, &ri) in lists[l].iter().enumerate() {
+                    let ts = self.dpb.refs[ri].ts;
+                    let g = got[i];
+                    let gts = dp.dpb.get(g.index as usize).map(|e| e.reference_ts);
+                    if gts != Some(ts) || g.fields != V4L2_H264_FRAME_REF as u8 {
+                        errs.push(format!(
+                            "slice_params.ref_pic_list{l}[{i}]: expected dpb entry with reference_ts {ts} (frame_num {}, fields 3), got index {} (reference_ts {:?}, fields {})",
+                            self.dpb.refs[ri].frame_num, g.index, gts, g.fields
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_sps(errs: &mut Vec<String>, bs: &v4l2_ctrl_h264_sps, c: &v4l2_ctrl_h264_sps) {
+    let b = crate::ctrls::struct_bytes(bs);
+    let g = crate::ctrls::struct_bytes(c);
+    if b != g {
+        errs.push(format!("sps: control differs from the SPS NAL unit in the OUTPUT buffer: expected {bs:?}, got {c:?}"));
+    }
+}
+
+fn check_pps(errs: &mut Vec<String>, bs: &v4l2_ctrl_h264_pps, c: &v4l2_ctrl_h264_pps) {
+    let mut b = *bs;
+    // the scaling-matrix flag also reflects SPS lists, unknown here
+    b.flags = (b.flags & !(V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT as u16)) | (c.flags & V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT as u16);
+    if crate::ctrls::struct_bytes(&b) != crate::ctrls::struct_bytes(c) {
+        errs.push(format!("pps: control differs from the PPS NAL unit in the OUTPUT buffer: expected {b:?}, got {c:?}"));
+    }
+}
