@@ -40,13 +40,32 @@ fn main() {
         .expect("bindgen over va/va_backend.h failed (is libva-dev installed?)");
     bindings.write_to_file(out.join("va.rs")).expect("write va.rs");
 
+    // __vaDriverInit_1_<minor> for the libva we build against.
+    let minor = va_minor_version(&clang_args).unwrap_or(0);
+    std::fs::write(
+        out.join("init_symbol.rs"),
+        format!(
+            "/// Entry point named after the libva minor version of the build (1.{minor}).\n\
+             ///\n/// # Safety\n/// `ctx` must be a VADriverContext prepared by libva.\n\
+             #[no_mangle]\npub unsafe extern \"C\" fn __vaDriverInit_1_{minor}(ctx: va::VADriverContextP) -> va::VAStatus {{\n    \
+             guard(\"vaInitialize\", || init(ctx))\n}}\n"
+        ),
+    )
+    .expect("write init_symbol.rs");
+
     // Exported C header.
     println!("cargo:rerun-if-changed=src/va/init.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let header = manifest.join("include/hantro_drv_video.h");
+    let mut config = cbindgen::Config::from_file(manifest.join("cbindgen.toml")).expect("cbindgen.toml");
+    if minor != 0 {
+        config.after_includes = Some(format!(
+            "\n/* Same entry point as __vaDriverInit_1_0, named after the libva minor version of the build. */\nVAStatus __vaDriverInit_1_{minor}(VADriverContextP ctx);"
+        ));
+    }
     match cbindgen::Builder::new()
         .with_crate(&manifest)
-        .with_config(cbindgen::Config::from_file(manifest.join("cbindgen.toml")).expect("cbindgen.toml"))
+        .with_config(config)
         .generate()
     {
         Ok(b) => {
@@ -58,4 +77,26 @@ fn main() {
         }
         Err(e) => println!("cargo:warning=cbindgen: {e}"),
     }
+}
+
+/// VA_MINOR_VERSION from the va/va_version.h the bindings were made from.
+fn va_minor_version(clang_args: &[String]) -> Option<u32> {
+    let mut dirs: Vec<PathBuf> = clang_args.iter().filter_map(|a| a.strip_prefix("-I")).map(PathBuf::from).collect();
+    if let Ok(sysroot) = env::var("HANTRO_SYSROOT") {
+        dirs.push(PathBuf::from(sysroot).join("usr/include"));
+    }
+    dirs.push(PathBuf::from("/usr/include"));
+    for d in dirs {
+        let p = d.join("va/va_version.h");
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            println!("cargo:rerun-if-changed={}", p.display());
+            for line in text.lines() {
+                let mut it = line.split_whitespace();
+                if it.next() == Some("#define") && it.next() == Some("VA_MINOR_VERSION") {
+                    return it.next()?.parse().ok();
+                }
+            }
+        }
+    }
+    None
 }

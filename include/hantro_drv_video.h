@@ -5,4 +5,16 @@
 
 #include <va/va_backend.h>
 
+/* Same entry point as __vaDriverInit_1_0, named after the libva minor version of the build. */
+VAStatus __vaDriverInit_1_17(VADriverContextP ctx);
+
+/**
+ * Entry point libva looks up first-to-last from its own minor version
+ * down to 0; every libva 2.x finds this one.
+ *
+ * # Safety
+ * `ctx` must be a VADriverContext prepared by libva.
+ */
+VAStatus __vaDriverInit_1_0(VADriverContextP ctx);
+
 #endif  /* HANTRO_DRV_VIDEO_H */

@@ -5,4 +5,7 @@
 //! controls) → `v4l2` (devices, queues, requests, export). `ffi` holds the
 //! raw bindings every layer may name.
 pub mod codecs;
+pub mod driver;
 pub mod ffi;
+pub mod v4l2;
+pub mod va;

@@ -5,3 +5,4 @@ pub mod va {
     include!(concat!(env!("OUT_DIR"), "/va.rs"));
 }
 pub use v4l2r::bindings as v4l2;
+pub mod pod;

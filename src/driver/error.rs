@@ -1,0 +1,98 @@
+//! The driver's error type and its mapping to VAStatus.
+use crate::ffi::va;
+use std::fmt;
+
+/// Every failure a VA entry point can report. The `va` layer turns it into
+/// the VAStatus the libva API documents for that situation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaError {
+    OperationFailed(String),
+    AllocationFailed,
+    InvalidConfig,
+    InvalidContext,
+    InvalidSurface,
+    InvalidBuffer,
+    InvalidImage,
+    InvalidParameter(String),
+    UnsupportedProfile,
+    UnsupportedEntrypoint,
+    UnsupportedRtFormat,
+    AttrNotSupported,
+    InvalidValue(String),
+    InvalidImageFormat,
+    UnsupportedBufferType,
+    UnsupportedMemoryType,
+    FlagNotSupported,
+    ResolutionNotSupported,
+    MaxNumExceeded,
+    Unimplemented,
+    DecodingError,
+    Timedout,
+    HwBusy,
+    SurfaceBusy,
+    /// No usable decoder / environment problem (vaInitialize).
+    Unknown(String),
+}
+
+pub type VaResult<T> = Result<T, VaError>;
+
+impl VaError {
+    pub fn status(&self) -> va::VAStatus {
+        use VaError::*;
+        let s = match self {
+            OperationFailed(_) => va::VA_STATUS_ERROR_OPERATION_FAILED,
+            AllocationFailed => va::VA_STATUS_ERROR_ALLOCATION_FAILED,
+            InvalidConfig => va::VA_STATUS_ERROR_INVALID_CONFIG,
+            InvalidContext => va::VA_STATUS_ERROR_INVALID_CONTEXT,
+            InvalidSurface => va::VA_STATUS_ERROR_INVALID_SURFACE,
+            InvalidBuffer => va::VA_STATUS_ERROR_INVALID_BUFFER,
+            InvalidImage => va::VA_STATUS_ERROR_INVALID_IMAGE,
+            InvalidParameter(_) => va::VA_STATUS_ERROR_INVALID_PARAMETER,
+            UnsupportedProfile => va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE,
+            UnsupportedEntrypoint => va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT,
+            UnsupportedRtFormat => va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT,
+            AttrNotSupported => va::VA_STATUS_ERROR_ATTR_NOT_SUPPORTED,
+            InvalidValue(_) => va::VA_STATUS_ERROR_INVALID_VALUE,
+            InvalidImageFormat => va::VA_STATUS_ERROR_INVALID_IMAGE_FORMAT,
+            UnsupportedBufferType => va::VA_STATUS_ERROR_UNSUPPORTED_BUFFERTYPE,
+            UnsupportedMemoryType => va::VA_STATUS_ERROR_UNSUPPORTED_MEMORY_TYPE,
+            FlagNotSupported => va::VA_STATUS_ERROR_FLAG_NOT_SUPPORTED,
+            ResolutionNotSupported => va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED,
+            MaxNumExceeded => va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED,
+            Unimplemented => va::VA_STATUS_ERROR_UNIMPLEMENTED,
+            DecodingError => va::VA_STATUS_ERROR_DECODING_ERROR,
+            Timedout => va::VA_STATUS_ERROR_TIMEDOUT,
+            HwBusy => va::VA_STATUS_ERROR_HW_BUSY,
+            SurfaceBusy => va::VA_STATUS_ERROR_SURFACE_BUSY,
+            Unknown(_) => va::VA_STATUS_ERROR_UNKNOWN,
+        };
+        s as va::VAStatus
+    }
+}
+
+impl fmt::Display for VaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VaError::OperationFailed(m)
+            | VaError::InvalidParameter(m)
+            | VaError::InvalidValue(m)
+            | VaError::Unknown(m) => write!(f, "{self:?}: {m}")
+                .map(|_| ())
+                .or_else(|_| write!(f, "{m}")),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+impl std::error::Error for VaError {}
+
+impl From<crate::v4l2::V4l2Error> for VaError {
+    fn from(e: crate::v4l2::V4l2Error) -> Self {
+        use crate::v4l2::V4l2Error as E;
+        match e {
+            E::Ioctl { errno, .. } if errno == libc::ENOMEM => VaError::AllocationFailed,
+            E::Timeout(_) => VaError::Timedout,
+            other => VaError::OperationFailed(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Surfaces. Every VA surface is backed by one CAPTURE buffer of a decoding
+//! session for its whole life, so it can be exported, mapped or read before
+//! its first decode, in whatever order the client creates configs, contexts
+//! and surfaces.
+use super::caps::Route;
+use super::{Driver, VaError, VaResult};
+use crate::codecs::setup;
+use crate::ffi::va;
+use crate::v4l2::discovery::DecoderInfo;
+use crate::v4l2::session::{Completion, Session, SessionSetup};
+use crate::v4l2::formats;
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+pub fn align16(v: u32) -> u32 {
+    v.div_ceil(16) * 16
+}
+
+/// How long vaSyncSurface waits before reporting a timeout.
+pub fn sync_timeout() -> Duration {
+    let ms = std::env::var("HANTRO_SYNC_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000u64);
+    Duration::from_millis(ms.max(1))
+}
+
+/// A decoding session shared by the surfaces allocated in it and by the
+/// context (at most one) that decodes into them.
+pub struct Backing {
+    pub session: Session,
+    pub route: Route,
+    pub width: u32,
+    pub height: u32,
+    pub h264_mode: setup::H264Mode,
+    pub annex_b: bool,
+    /// Context that adopted this session.
+    pub owner: Mutex<Option<u32>>,
+}
+
+fn forced_h264_mode() -> Option<setup::H264Mode> {
+    match std::env::var("HANTRO_H264_DECODE_MODE").ok()?.as_str() {
+        "frame" => Some(setup::H264Mode::FrameBased),
+        "slice" => Some(setup::H264Mode::SliceBased),
+        other => {
+            log::warn!("HANTRO_H264_DECODE_MODE={other:?} ignored (frame|slice)");
+            None
+        }
+    }
+}
+
+impl Backing {
+    pub fn open(dec: &DecoderInfo, route: &Route, width: u32, height: u32) -> VaResult<Backing> {
+        let (w, h) = (align16(width.max(route.min_width)), align16(height.max(route.min_height)));
+        if w > align16(route.max_width) || h > align16(route.max_height) {
+            return Err(VaError::ResolutionNotSupported);
+        }
+        let (mode, annex_b) = setup::choose_h264_mode(&dec.h264.decode_modes, &dec.h264.start_codes, forced_h264_mode());
+        let mut ctrls = match route.coded_fourcc {
+            formats::H264_SLICE => setup::h264_session(w, h, 8, mode, annex_b, (!dec.h264.decode_modes.is_empty(), !dec.h264.start_codes.is_empty())),
+            _ => crate::codecs::ctrl::CtrlSet::new(),
+        };
+        let session = Session::open(
+            &route.media,
+            &route.decoder,
+            SessionSetup {
+                coded_fourcc: route.coded_fourcc,
+                width: w,
+                height: h,
+                bitstream_size: (w * h * 3 / 4).max(512 * 1024),
+                controls: ctrls.as_mut_slice(),
+                capture_formats: &[formats::NV12, formats::NV12M, formats::NV12_32L32],
+            },
+        )
+        .map_err(|e| {
+            log::error!("cannot start a {}x{} {} session on {}: {e}", w, h, formats::name(route.coded_fourcc), route.decoder);
+            VaError::from(e)
+        })?;
+        log::info!(
+            "{}: {}x{} {} session, CAPTURE {} {}x{}, H.264 {:?}{}",
+            route.decoder,
+            w,
+            h,
+            formats::name(route.coded_fourcc),
+            formats::name(session.capture_format.fourcc),
+            session.capture_format.width,
+            session.capture_format.height,
+            mode,
+            if annex_b { " Annex-B" } else { "" }
+        );
+        Ok(Backing { session, route: route.clone(), width: w, height: h, h264_mode: mode, annex_b, owner: Mutex::new(None) })
+    }
+
+    /// Can a context of this route and size decode into this session?
+    pub fn fits(&self, route: &Route, width: u32, height: u32) -> bool {
+        self.route.decoder == route.decoder && self.route.coded_fourcc == route.coded_fourcc && align16(width) <= self.width && align16(height) <= self.height
+    }
+}
+
+#[derive(Default)]
+pub struct SurfaceState {
+    /// Error of the last decode, for vaQuerySurfaceError.
+    pub decode_error: bool,
+    /// Storage handed out by vaQuerySurfaceError (stable address).
+    pub mb_errors: Option<Box<[va::VASurfaceDecodeMBErrors; 2]>>,
+    /// Image currently derived from this surface.
+    pub derived: Option<u32>,
+    /// Whether the last decode into it was a field picture (pair).
+    pub decoded_as_fields: Option<bool>,
+}
+
+pub struct Surface {
+    pub id: u32,
+    pub width: u32,
+    pub height: u32,
+    pub rt_format: u32,
+    pub backing: Arc<Backing>,
+    pub index: u32,
+    pub state: Mutex<SurfaceState>,
+}
+
+impl Drop for Surface {
+    fn drop(&mut self) {
+        self.backing.session.release_capture(self.index, sync_timeout());
+    }
+}
+
+impl Surface {
+    /// Waits for the decode into this surface (vaSyncSurface).
+    pub fn sync(&self, timeout: Duration) -> VaResult<()> {
+        match self.backing.session.wait_capture(self.index, timeout)? {
+            Completion::Idle { error: true, .. } => {
+                self.state.lock().decode_error = true;
+                Err(VaError::DecodingError)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn is_rendering(&self) -> VaResult<bool> {
+        Ok(self.backing.session.status(self.index)? == Completion::Pending)
+    }
+}
+
+impl Driver {
+    fn live_backings(&self) -> Vec<Arc<Backing>> {
+        let mut g = self.backings.lock();
+        g.retain(|w| w.strong_count() > 0);
+        g.iter().rev().filter_map(Weak::upgrade).collect()
+    }
+
+    pub(crate) fn new_backing(&self, route: &Route, width: u32, height: u32) -> VaResult<Arc<Backing>> {
+        let dec = self.decoder(&route.decoder).ok_or_else(|| VaError::OperationFailed(format!("no decoder {}", route.decoder)))?;
+        let b = Arc::new(Backing::open(dec, route, width, height)?);
+        self.backings.lock().push(Arc::downgrade(&b));
+        Ok(b)
+    }
+
+    /// Where new surfaces go: the newest context whose session fits them,
+    /// else an unowned session of the newest config's route and this size,
+    /// else a new session for that route (or the first route).
+    fn backing_for_surfaces(&self, width: u32, height: u32) -> VaResult<Arc<Backing>> {
+        let mut contexts = self.contexts.values();
+        contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
+        for (_, c) in &contexts {
+            if c.backing.fits(&c.backing.route, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
+                return Ok(c.backing.clone());
+            }
+        }
+        let route = {
+            let last = *self.last_config.lock();
+            last.and_then(|id| self.configs.get(id)).map(|c| c.route.clone()).unwrap_or_else(|| self.routes[0].clone())
+        };
+        for b in self.live_backings() {
+            if b.owner.lock().is_none() && b.fits(&route, width, height) && b.width == align16(width) && b.height == align16(height) {
+                return Ok(b);
+            }
+        }
+        self.new_backing(&route, width, height)
+    }
+
+    /// vaCreateSurfaces / vaCreateSurfaces2.
+    pub fn create_surfaces(&self, rt_format: u32, width: u32, height: u32, count: usize, attribs: &[va::VASurfaceAttrib]) -> VaResult<Vec<u32>> {
+        if width == 0 || height == 0 || count == 0 {
+            return Err(VaError::InvalidParameter(format!("{count} surfaces of {width}x{height}")));
+        }
+        if rt_format != va::VA_RT_FORMAT_YUV420 {
+            return Err(VaError::UnsupportedRtFormat);
+        }
+        for a in attribs {
+            let int = || if a.value.type_ == va::VAGenericValueTypeInteger { Some(unsafe_int(a)) } else { None };
+            match a.type_ {
+                va::VASurfaceAttribPixelFormat => {
+                    if int() != Some(va::VA_FOURCC_NV12 as i32) {
+                        return Err(VaError::InvalidImageFormat);
+                    }
+                }
+                va::VASurfaceAttribMemoryType => {
+                    let t = int().unwrap_or(0) as u32;
+                    if t & (va::VA_SURFACE_ATTRIB_MEM_TYPE_VA | va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2) == 0 && t != 0 {
+                        return Err(VaError::UnsupportedMemoryType);
+                    }
+                }
+                va::VASurfaceAttribExternalBufferDescriptor => return Err(VaError::UnsupportedMemoryType),
+                _ => {} // usage hints and the rest are accepted
+            }
+        }
+        if count > 64 {
+            return Err(VaError::MaxNumExceeded);
+        }
+        let backing = self.backing_for_surfaces(width, height)?;
+        let indices = backing.session.alloc_capture(count)?;
+        let mut ids = Vec::with_capacity(count);
+        let mut it = indices.into_iter();
+        for index in it.by_ref() {
+            let b = backing.clone();
+            match self.surfaces.insert_with(|id| Surface { id, width, height, rt_format, backing: b, index, state: Mutex::new(SurfaceState::default()) }) {
+                Some((id, _)) => ids.push(id),
+                None => {
+                    backing.session.release_capture(index, Duration::ZERO);
+                    for id in &ids {
+                        self.surfaces.remove(*id);
+                    }
+                    for rest in it {
+                        backing.session.release_capture(rest, Duration::ZERO);
+                    }
+                    return Err(VaError::MaxNumExceeded);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    pub fn destroy_surfaces(&self, ids: &[u32]) -> VaResult<()> {
+        let mut result = Ok(());
+        for &id in ids {
+            match self.surfaces.remove(id) {
+                Some(s) => {
+                    if let Some(img) = s.state.lock().derived.take() {
+                        self.images.remove(img);
+                    }
+                }
+                None => result = Err(VaError::InvalidSurface),
+            }
+        }
+        result
+    }
+
+    pub fn surface(&self, id: u32) -> VaResult<Arc<Surface>> {
+        self.surfaces.get(id).ok_or(VaError::InvalidSurface)
+    }
+
+    pub fn sync_surface(&self, id: u32) -> VaResult<()> {
+        self.surface(id)?.sync(sync_timeout())
+    }
+
+    /// vaSyncSurface2: VA_TIMEOUT_INFINITE (u64::MAX) means our own bound.
+    pub fn sync_surface_timeout(&self, id: u32, timeout_ns: u64) -> VaResult<()> {
+        let t = if timeout_ns == u64::MAX { sync_timeout() } else { Duration::from_nanos(timeout_ns) };
+        self.surface(id)?.sync(t)
+    }
+
+    pub fn surface_status(&self, id: u32) -> VaResult<va::VASurfaceStatus> {
+        Ok(if self.surface(id)?.is_rendering()? { va::VASurfaceRendering } else { va::VASurfaceReady })
+    }
+
+    /// vaQuerySurfaceError: a pointer to an array of macroblock errors,
+    /// terminated by status -1, owned by the surface.
+    pub fn surface_error(&self, id: u32, error: va::VAStatus) -> VaResult<*mut std::ffi::c_void> {
+        let s = self.surface(id)?;
+        if error != va::VA_STATUS_ERROR_DECODING_ERROR as va::VAStatus {
+            return Err(VaError::InvalidParameter(format!("error status {error:#x}")));
+        }
+        let mut st = s.state.lock();
+        let mut arr: Box<[va::VASurfaceDecodeMBErrors; 2]> = Box::new([va::VASurfaceDecodeMBErrors::default(); 2]);
+        if st.decode_error {
+            let mbs = s.backing.width / 16 * (s.backing.height / 16);
+            arr[0].status = 1;
+            arr[0].start_mb = 0;
+            arr[0].end_mb = mbs.saturating_sub(1);
+            arr[0].decode_error_type = va::VADecodeMBError;
+            arr[1].status = -1;
+        } else {
+            arr[0].status = -1;
+        }
+        let p = arr.as_mut_ptr() as *mut std::ffi::c_void;
+        st.mb_errors = Some(arr);
+        Ok(p)
+    }
+}
+
+fn unsafe_int(a: &va::VASurfaceAttrib) -> i32 {
+    // SAFETY: callers checked value.type_ == VAGenericValueTypeInteger, so
+    // the integer member of the union is the initialised one.
+    unsafe { a.value.value.i }
+}

@@ -1,0 +1,220 @@
+//! Finding the stateless decoders of the machine without udev: scan
+//! /dev/media*, follow the media topology to the decoder's video node, and
+//! probe what it decodes.
+use super::device::{FrameSizes, Queue, VideoNode};
+use super::formats;
+use super::ioctl::V4l2Error;
+use super::media;
+use crate::ffi::v4l2 as k;
+use std::os::fd::AsRawFd;
+
+/// What a decoder device offers for one coded format.
+#[derive(Clone, Debug)]
+pub struct CodedCaps {
+    pub fourcc: u32,
+    pub sizes: FrameSizes,
+    /// CAPTURE formats offered once the OUTPUT format is set.
+    pub capture: Vec<u32>,
+}
+
+/// Menu controls of a codec (valid menu indices).
+#[derive(Clone, Debug, Default)]
+pub struct Menus {
+    pub decode_modes: Vec<i64>,
+    pub start_codes: Vec<i64>,
+    pub profiles: Vec<i64>,
+}
+
+/// A probed stateless decoder.
+#[derive(Clone, Debug)]
+pub struct DecoderInfo {
+    pub media_path: String,
+    pub video_path: String,
+    pub driver: String,
+    pub card: String,
+    pub bus_info: String,
+    pub mplane: bool,
+    pub coded: Vec<CodedCaps>,
+    pub h264: Menus,
+}
+
+impl DecoderInfo {
+    pub fn coded(&self, fourcc: u32) -> Option<&CodedCaps> {
+        self.coded.iter().find(|c| c.fourcc == fourcc)
+    }
+}
+
+#[derive(Debug)]
+pub enum DiscoveryError {
+    /// Media-controller ioctls were refused (sandbox).
+    Refused { path: String, error: V4l2Error },
+    /// Nothing usable was found; the list says where we looked and why.
+    NothingFound { looked: Vec<String> },
+}
+
+impl std::fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoveryError::Refused { path, error } => write!(
+                f,
+                "{path}: media controller access refused ({error}). If this runs in Firefox's RDD \
+                 sandbox, start Firefox with MOZ_DISABLE_RDD_SANDBOX=1 (the sandbox blocks the \
+                 media-controller ioctls a stateless decoder needs)"
+            ),
+            DiscoveryError::NothingFound { looked } => {
+                write!(f, "no V4L2 stateless decoder found; looked at: {}", if looked.is_empty() { "no /dev/media* nodes".to_string() } else { looked.join("; ") })
+            }
+        }
+    }
+}
+
+fn dev_nodes(prefix: &str) -> Vec<String> {
+    let mut v: Vec<(u32, String)> = std::fs::read_dir("/dev")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let n: u32 = name.strip_prefix(prefix)?.parse().ok()?;
+                    Some((n, format!("/dev/{name}")))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.into_iter().map(|(_, p)| p).collect()
+}
+
+fn rdev_of(path: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.rdev())
+}
+
+fn video_node_for(major: u32, minor: u32) -> Option<String> {
+    let want = libc::makedev(major, minor);
+    dev_nodes("video").into_iter().find(|p| rdev_of(p) == Some(want))
+}
+
+fn is_refusal(e: &V4l2Error) -> bool {
+    matches!(e.errno(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS))
+}
+
+/// Finds every decoder. `HANTRO_MEDIA_DEVICE` / `HANTRO_VIDEO_DEVICE`
+/// restrict the search to the given nodes.
+pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
+    let media_env = std::env::var("HANTRO_MEDIA_DEVICE").ok().filter(|s| !s.is_empty());
+    let video_env = std::env::var("HANTRO_VIDEO_DEVICE").ok().filter(|s| !s.is_empty());
+    let medias = match &media_env {
+        Some(m) => vec![m.clone()],
+        None => dev_nodes("media"),
+    };
+    let mut looked = Vec::new();
+    let mut found = Vec::new();
+    for mpath in medias {
+        let fd = match super::device::open_nonblock(&mpath) {
+            Ok(fd) => fd,
+            Err(e) => {
+                if is_refusal(&e) {
+                    return Err(DiscoveryError::Refused { path: mpath, error: e });
+                }
+                looked.push(format!("{mpath}: {e}"));
+                continue;
+            }
+        };
+        let info = match media::device_info(fd.as_raw_fd()) {
+            Ok(i) => i,
+            Err(e) => {
+                if is_refusal(&e) {
+                    return Err(DiscoveryError::Refused { path: mpath, error: e });
+                }
+                looked.push(format!("{mpath}: {e}"));
+                continue;
+            }
+        };
+        let ents = match media::decoder_entities(fd.as_raw_fd()) {
+            Ok(e) => e,
+            Err(e) => {
+                if is_refusal(&e) {
+                    return Err(DiscoveryError::Refused { path: mpath, error: e });
+                }
+                looked.push(format!("{mpath} ({}): {e}", info.driver));
+                continue;
+            }
+        };
+        if ents.is_empty() {
+            looked.push(format!("{mpath} ({}): no video-decoder entity", info.driver));
+            continue;
+        }
+        for ent in ents {
+            let vpath = match (&video_env, video_node_for(ent.video_major, ent.video_minor)) {
+                (Some(v), _) => v.clone(),
+                (None, Some(p)) => p,
+                (None, None) => {
+                    looked.push(format!("{mpath}: no /dev/video* node with device number {}:{}", ent.video_major, ent.video_minor));
+                    continue;
+                }
+            };
+            match probe(&mpath, &vpath) {
+                Ok(d) if !d.coded.is_empty() => {
+                    log::info!(
+                        "found decoder {} ({}) at {} + {}: {}{}",
+                        d.driver,
+                        d.card,
+                        d.media_path,
+                        d.video_path,
+                        d.coded.iter().map(|c| formats::name(c.fourcc)).collect::<Vec<_>>().join(","),
+                        if d.mplane { " (multi-planar)" } else { "" }
+                    );
+                    found.push(d);
+                }
+                Ok(d) => looked.push(format!("{vpath} ({}): no stateless coded format on OUTPUT", d.driver)),
+                Err(e) => looked.push(format!("{vpath}: {e}")),
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(DiscoveryError::NothingFound { looked });
+    }
+    Ok(found)
+}
+
+/// Probes one decoder video node.
+pub fn probe(media_path: &str, video_path: &str) -> Result<DecoderInfo, V4l2Error> {
+    let (node, caps) = VideoNode::open(video_path)?;
+    let mut coded = Vec::new();
+    let offered = node.enum_formats(Queue::Output);
+    for &fourcc in formats::CODED.iter().filter(|f| offered.contains(f)) {
+        let sizes = node.frame_sizes(fourcc).unwrap_or(FrameSizes {
+            min_width: 16,
+            max_width: 1920,
+            step_width: 16,
+            min_height: 16,
+            max_height: 1088,
+            step_height: 16,
+        });
+        let w = sizes.min_width.max(64).min(sizes.max_width);
+        let h = sizes.min_height.max(64).min(sizes.max_height);
+        let capture = match node.set_format(Queue::Output, fourcc, w, h, 0) {
+            Ok(_) => node.enum_formats(Queue::Capture),
+            Err(e) => {
+                log::warn!("{video_path}: cannot select {}: {e}", formats::name(fourcc));
+                continue;
+            }
+        };
+        coded.push(CodedCaps { fourcc, sizes, capture });
+    }
+    let h264 = Menus {
+        decode_modes: node.menu_items(k::V4L2_CID_STATELESS_H264_DECODE_MODE),
+        start_codes: node.menu_items(k::V4L2_CID_STATELESS_H264_START_CODE),
+        profiles: node.menu_items(k::V4L2_CID_MPEG_VIDEO_H264_PROFILE),
+    };
+    Ok(DecoderInfo {
+        media_path: media_path.to_string(),
+        video_path: video_path.to_string(),
+        driver: caps.driver,
+        card: caps.card,
+        bus_info: caps.bus_info,
+        mplane: node.mplane,
+        coded,
+        h264,
+    })
+}
