@@ -249,6 +249,8 @@ pub struct Sim {
     cv: Condvar,
     worker: Mutex<bool>,
     log: Mutex<Option<std::fs::File>>,
+    /// Every logged line (for tests and diagnostics), oldest first.
+    pub log_lines: Mutex<Vec<String>>,
 }
 
 unsafe impl Send for Sim {}
@@ -292,6 +294,7 @@ impl Sim {
             cv: Condvar::new(),
             worker: Mutex::new(false),
             log: Mutex::new(log),
+            log_lines: Mutex::new(Vec::new()),
         })
     }
 
@@ -302,6 +305,12 @@ impl Sim {
     pub fn log(&self, msg: &str) {
         if !self.cfg.quiet {
             eprintln!("hantro-sim: {msg}");
+        }
+        {
+            let mut l = self.log_lines.lock().unwrap_or_else(|e| e.into_inner());
+            if l.len() < 100_000 {
+                l.push(msg.to_string());
+            }
         }
         if let Some(f) = self.log.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             let _ = writeln!(f, "{msg}");

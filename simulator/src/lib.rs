@@ -1,6 +1,8 @@
 //! hantro_sim: a V4L2 stateless decoder simulator (see README.md).
 pub mod avdec;
 pub mod bits;
+pub mod client;
+pub mod md5;
 pub mod ctrls;
 pub mod device;
 pub mod engine;
