@@ -132,6 +132,45 @@ if ! stage modules; then
   v=$b/visl
   mkdir -p "$v/drivers/media/test-drivers" "$v/x/y"
   cp -r "$b/src/drivers/media/test-drivers/visl" "$v/drivers/media/test-drivers/"
+  # Test-plane addition: writable module parameters choosing the default of
+  # the DECODE_MODE/START_CODE menu controls. Userspace such as GStreamer's
+  # v4l2codecs adopts whatever the driver reports, so this is how a test picks
+  # frame-based or slice-based decoding (per open; no reload needed).
+  vc=$v/drivers/media/test-drivers/visl/visl-core.c
+  [ "$(grep -c '^static int visl_init_ctrls(struct visl_ctx \*ctx)$' "$vc")" = 1 ] &&
+  [ "$(grep -c '^	ctx->fh.ctrl_handler = hdl;$' "$vc")" = 1 ] ||
+    { log "visl-core.c does not have the expected shape; cannot add mode params"; exit 1; }
+  awk '
+    /^static int visl_init_ctrls\(struct visl_ctx \*ctx\)$/ {
+      print "static int h264_decode_mode = -1, h264_start_code = -1;"
+      print "static int hevc_decode_mode = -1, hevc_start_code = -1;"
+      print "module_param(h264_decode_mode, int, 0644);"
+      print "MODULE_PARM_DESC(h264_decode_mode, \" default H.264 decode mode (0 slice, 1 frame)\");"
+      print "module_param(h264_start_code, int, 0644);"
+      print "MODULE_PARM_DESC(h264_start_code, \" default H.264 start code (0 none, 1 annex-b)\");"
+      print "module_param(hevc_decode_mode, int, 0644);"
+      print "MODULE_PARM_DESC(hevc_decode_mode, \" default HEVC decode mode (0 slice, 1 frame)\");"
+      print "module_param(hevc_start_code, int, 0644);"
+      print "MODULE_PARM_DESC(hevc_start_code, \" default HEVC start code (0 none, 1 annex-b)\");"
+      print ""
+      print "static void visl_menu_default(struct v4l2_ctrl_handler *hdl, u32 id, int def)"
+      print "{"
+      print "\tstruct v4l2_ctrl *c = v4l2_ctrl_find(hdl, id);"
+      print ""
+      print "\tif (c && def >= c->minimum && def <= c->maximum) {"
+      print "\t\tv4l2_ctrl_modify_range(c, c->minimum, c->maximum, c->menu_skip_mask, def);"
+      print "\t\tv4l2_ctrl_s_ctrl(c, def);"
+      print "\t}"
+      print "}"
+      print ""
+    }
+    /^\tctx->fh.ctrl_handler = hdl;$/ {
+      print "\tvisl_menu_default(hdl, V4L2_CID_STATELESS_H264_DECODE_MODE, h264_decode_mode);"
+      print "\tvisl_menu_default(hdl, V4L2_CID_STATELESS_H264_START_CODE, h264_start_code);"
+      print "\tvisl_menu_default(hdl, V4L2_CID_STATELESS_HEVC_DECODE_MODE, hevc_decode_mode);"
+      print "\tvisl_menu_default(hdl, V4L2_CID_STATELESS_HEVC_START_CODE, hevc_start_code);"
+    }
+    { print }' "$vc" > "$vc.new" && mv "$vc.new" "$vc"
   cat > "$v/drivers/media/test-drivers/visl/Kbuild" <<'EOF'
 visl-y := visl-core.o visl-video.o visl-dec.o visl-trace-points.o
 visl-$(CONFIG_VISL_DEBUGFS) += visl-debugfs.o
@@ -214,5 +253,14 @@ fi
 touch "$tmp/stamp.done"
 rm -f "$tmp.lock"
 mv "$tmp" "$out"
+# Guests of older recipes are 2 GB each: drop them (GUEST_KEEP_OLD=1 keeps).
+if [ "${GUEST_KEEP_OLD:-0}" != 1 ]; then
+  for old in "$CACHE"/guest-*; do
+    case "$old" in "$out"|"$out".*) continue ;; esac
+    [ -d "$old" ] || { rm -f "$old"; continue; }
+    grep -qs " ${old}/root/" /proc/mounts && continue
+    log "removing old guest $old"; rm -rf "$old" "$old.lock"
+  done
+fi
 log "guest ready in $out ($(( $(date +%s) - t0 ))s)"
 echo "$out"

@@ -54,7 +54,7 @@ T=/sys/kernel/tracing
 echo "${TRACE_BUFFER_KB:-65536}" > $T/buffer_size_kb
 echo 0 > $T/tracing_on
 for e in $T/events/visl_*; do [ -d "$e" ] && echo 1 > "$e/enable"; done
-for e in v4l2_qbuf v4l2_dqbuf vb2_v4l2_buf_queue vb2_v4l2_buf_done vb2_v4l2_qbuf vb2_v4l2_dqbuf; do
+for e in v4l2_qbuf v4l2_dqbuf vb2_buf_done vb2_buf_queue vb2_v4l2_buf_queue vb2_v4l2_buf_done; do
   for f in $T/events/*/$e/enable; do [ -f "$f" ] && echo 1 > "$f"; done
 done
 : > $T/trace

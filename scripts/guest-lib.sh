@@ -10,10 +10,16 @@ trace_reset() {
 
 # Copy the trace to /job/out/NAME. Fails if the ring buffer overflowed (lost
 # events would make a comparison meaningless): raise TRACE_BUFFER_KB then.
+# With a second argument, "# decode_mode: MODE" is written as the first line
+# (read by trace-compare).
 trace_save() {
-  [ $# -eq 1 ] || { echo "usage: trace_save NAME" >&2; return 2; }
+  [ $# -ge 1 ] || { echo "usage: trace_save NAME [frame|slice]" >&2; return 2; }
   echo 0 > $T/tracing_on
-  cp $T/trace "/job/out/$1"
+  if [ $# -ge 2 ]; then
+    { echo "# decode_mode: $2"; cat $T/trace; } > "/job/out/$1"
+  else
+    cp $T/trace "/job/out/$1"
+  fi
   lost=$(cat $T/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ {s += $2} END {print s + 0}')
   echo 1 > $T/tracing_on
   if [ "$lost" != 0 ]; then
@@ -36,6 +42,21 @@ gst_h264() {
 }
 
 # Run a VA-API client against the driver staged in /job/driver.
+# Usage: va_env [VAR=value]... CMD [ARGS]
 va_env() {
-  LIBVA_DRIVERS_PATH=/job/driver LIBVA_DRIVER_NAME=hantro "$@"
+  env LIBVA_DRIVERS_PATH=/job/driver LIBVA_DRIVER_NAME=hantro "$@"
+}
+
+# Select visl's default H.264/HEVC decode mode and start code for the next
+# open of the device (GStreamer adopts the driver's defaults):
+#   frame: FRAME_BASED + ANNEX_B start codes;  slice: SLICE_BASED + no start code
+visl_mode() {
+  P=/sys/module/visl/parameters
+  case "$1" in
+    frame) dm=1 sc=1 ;;
+    slice) dm=0 sc=0 ;;
+    *) echo "visl_mode: frame|slice" >&2; return 2 ;;
+  esac
+  echo $dm > $P/h264_decode_mode && echo $sc > $P/h264_start_code &&
+  echo $dm > $P/hevc_decode_mode && echo $sc > $P/hevc_start_code
 }
