@@ -234,6 +234,29 @@ struct Request {
     poison: Vec<String>,
 }
 
+/// Fds (any Sim instance) that are emulated: a lock-free fast path for the
+/// libc hooks, which see every close()/poll()/ioctl() of the process.
+pub static FD_MARK: [std::sync::atomic::AtomicBool; 65536] = [const { std::sync::atomic::AtomicBool::new(false) }; 65536];
+
+pub fn fd_marked(fd: c_int) -> bool {
+    fd >= 0 && (fd as usize) < FD_MARK.len() && FD_MARK[fd as usize].load(std::sync::atomic::Ordering::Relaxed)
+        || fd >= FD_MARK.len() as c_int
+}
+
+fn insert_file(st: &mut State, fd: c_int, k: FileKind) {
+    if fd >= 0 && (fd as usize) < FD_MARK.len() {
+        FD_MARK[fd as usize].store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    st.files.insert(fd, k);
+}
+
+fn remove_file(st: &mut State, fd: c_int) -> Option<FileKind> {
+    if fd >= 0 && (fd as usize) < FD_MARK.len() {
+        FD_MARK[fd as usize].store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+    st.files.remove(&fd)
+}
+
 pub(crate) struct State {
     files: HashMap<c_int, FileKind>,
     ctxs: HashMap<u32, Ctx>,
@@ -402,7 +425,7 @@ impl Sim {
         } else {
             FileKind::Dri
         };
-        st.files.insert(fd, kind);
+        insert_file(&mut st, fd, kind);
         if let FileKind::Video(id) = kind {
             sync_ready(&mut st, id);
         }
@@ -414,7 +437,7 @@ impl Sim {
     /// Called before the real close(); forgets the fd.
     pub fn close(&self, fd: c_int) -> bool {
         let mut st = self.lock();
-        let Some(k) = st.files.remove(&fd) else { return false };
+        let Some(k) = remove_file(&mut st, fd) else { return false };
         match k {
             FileKind::Video(id) => {
                 let drop_it = {
@@ -460,7 +483,7 @@ impl Sim {
             if let FileKind::Video(id) = k {
                 st.ctxs.get_mut(&id).unwrap().refs += 1;
             }
-            st.files.insert(newfd, k);
+            insert_file(&mut st, newfd, k);
         }
     }
 
@@ -468,7 +491,11 @@ impl Sim {
     pub fn mmap_target(&self, fd: c_int, offset: i64) -> Option<R<c_int>> {
         let st = self.lock();
         let k = *st.files.get(&fd)?;
-        let FileKind::Video(id) = k else { return Some(Err(libc::ENODEV)) };
+        let id = match k {
+            FileKind::Video(id) => id,
+            FileKind::Media | FileKind::Dri => return Some(Err(libc::ENODEV)),
+            _ => return None, // exported buffers and request fds are real fds
+        };
         let c = &st.ctxs[&id];
         for q in [&c.out_q, &c.cap_q] {
             for b in &q.bufs {
@@ -598,7 +625,7 @@ impl Sim {
                     id,
                     Request { fd: Some(sv[0]), peer: sv[1], state: ReqState::Idle, ctx: None, out_buf: None, ctrls: CtrlValues::default(), done_ctrls: CtrlValues::default(), poison: Vec::new() },
                 );
-                st.files.insert(sv[0], FileKind::Request(id));
+                insert_file(&mut st, sv[0], FileKind::Request(id));
                 unsafe { *(arg as *mut i32) = sv[0] };
                 Ok(0)
             }
@@ -825,7 +852,7 @@ impl Sim {
                     return Err(libc::EMFILE);
                 }
                 e.fd = nfd;
-                st.files.insert(nfd, FileKind::Export);
+                insert_file(&mut st, nfd, FileKind::Export);
                 Ok(0)
             }
             VIDIOC_STREAMON | VIDIOC_STREAMOFF => {
@@ -1621,6 +1648,7 @@ fn pick_job(sim: &Sim, st: &mut State) -> Option<JobPlan> {
 }
 
 fn worker(me: std::sync::Weak<Sim>) {
+    crate::preload::mark_internal_thread();
     loop {
         let Some(sim) = me.upgrade() else { return };
         let plan = {

@@ -3,6 +3,7 @@ pub mod avdec;
 pub mod bits;
 pub mod client;
 pub mod md5;
+pub mod preload;
 pub mod ctrls;
 pub mod device;
 pub mod engine;
