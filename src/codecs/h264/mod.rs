@@ -25,7 +25,9 @@ pub mod bitreader;
 pub mod slice_header;
 
 use crate::ffi::{v4l2, va};
-use slice_header::{parse_slice_header, strip_start_code, va_pic_fields, va_seq_fields, ParamSets, ParseError};
+use slice_header::{
+    parse_slice_header, strip_start_code, va_pic_fields, va_seq_fields, ParamSets, ParseError,
+};
 pub use slice_header::{SliceHeader, SliceType};
 use std::fmt;
 
@@ -108,7 +110,12 @@ pub enum CodecError {
     /// A reference picture's surface has no CAPTURE timestamp.
     MissingReference { surface: va::VASurfaceID },
     /// A RefPicList entry names a surface that is not in ReferenceFrames.
-    RefNotInDpb { slice: usize, list: u8, index: usize, surface: va::VASurfaceID },
+    RefNotInDpb {
+        slice: usize,
+        list: u8,
+        index: usize,
+        surface: va::VASurfaceID,
+    },
     /// A RefPicList within the active range has no usable entry at all.
     EmptyRefList { slice: usize, list: u8 },
     /// Slice headers of one picture disagree on a picture-level element.
@@ -188,7 +195,10 @@ fn va_fields(p: &va::VAPictureH264) -> u8 {
     }) as u8
 }
 
-fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
+fn build_sps(
+    profile: va::VAProfile,
+    pic: &va::VAPictureParameterBufferH264,
+) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
     let s = va_seq_fields(pic);
     let (profile_idc, constraints) = match profile {
         va::VAProfileH264ConstrainedBaseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
@@ -198,11 +208,15 @@ fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> 
         p => return Err(CodecError::UnsupportedProfile(p)),
     };
     let frame_mbs_only = s.frame_mbs_only_flag() != 0;
-    let h = pic.picture_height_in_mbs_minus1;
+    let h = u32::from(pic.picture_height_in_mbs_minus1);
     let mut sps = v4l2::v4l2_ctrl_h264_sps {
         profile_idc,
         constraint_set_flags: constraints as u8,
-        level_idc: if s.MinLumaBiPredSize8x8() != 0 { 51 } else { 30 },
+        level_idc: if s.MinLumaBiPredSize8x8() != 0 {
+            51
+        } else {
+            30
+        },
         seq_parameter_set_id: 0,
         chroma_format_idc: s.chroma_format_idc() as u8,
         bit_depth_luma_minus8: pic.bit_depth_luma_minus8,
@@ -214,18 +228,30 @@ fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> 
         pic_width_in_mbs_minus1: pic.picture_width_in_mbs_minus1,
         // VA's height is in MBs of a frame; a map unit is an MB pair
         // unless frame_mbs_only_flag (7-18).
-        pic_height_in_map_units_minus1: if frame_mbs_only { h } else { (h + 1) / 2 - 1 },
+        // (Computed in u32: a hostile height of 0 or 65535 must not overflow.)
+        pic_height_in_map_units_minus1: if frame_mbs_only {
+            h as u16
+        } else {
+            h.div_ceil(2).saturating_sub(1) as u16
+        },
         flags: flag(
             s.residual_colour_transform_flag() != 0 && s.chroma_format_idc() == 3,
             v4l2::V4L2_H264_SPS_FLAG_SEPARATE_COLOUR_PLANE,
-        ) | flag(s.delta_pic_order_always_zero_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DELTA_PIC_ORDER_ALWAYS_ZERO)
+        ) | flag(
+            s.delta_pic_order_always_zero_flag() != 0,
+            v4l2::V4L2_H264_SPS_FLAG_DELTA_PIC_ORDER_ALWAYS_ZERO,
+        ) | flag(
+            s.gaps_in_frame_num_value_allowed_flag() != 0,
+            v4l2::V4L2_H264_SPS_FLAG_GAPS_IN_FRAME_NUM_VALUE_ALLOWED,
+        ) | flag(frame_mbs_only, v4l2::V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY)
             | flag(
-                s.gaps_in_frame_num_value_allowed_flag() != 0,
-                v4l2::V4L2_H264_SPS_FLAG_GAPS_IN_FRAME_NUM_VALUE_ALLOWED,
+                s.mb_adaptive_frame_field_flag() != 0,
+                v4l2::V4L2_H264_SPS_FLAG_MB_ADAPTIVE_FRAME_FIELD,
             )
-            | flag(frame_mbs_only, v4l2::V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY)
-            | flag(s.mb_adaptive_frame_field_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_MB_ADAPTIVE_FRAME_FIELD)
-            | flag(s.direct_8x8_inference_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE),
+            | flag(
+                s.direct_8x8_inference_flag() != 0,
+                v4l2::V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE,
+            ),
         ..Default::default()
     };
     // Ranges the kernel's control validation enforces (v4l2-ctrls-core.c).
@@ -242,7 +268,9 @@ fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> 
         return Err(CodecError::InvalidParameter("pic_order_cnt_type"));
     }
     if sps.log2_max_pic_order_cnt_lsb_minus4 > 12 {
-        return Err(CodecError::InvalidParameter("log2_max_pic_order_cnt_lsb_minus4"));
+        return Err(CodecError::InvalidParameter(
+            "log2_max_pic_order_cnt_lsb_minus4",
+        ));
     }
     if sps.max_num_ref_frames > 16 {
         return Err(CodecError::InvalidParameter("num_ref_frames"));
@@ -283,23 +311,28 @@ fn build_pps(
         pic_init_qs_minus26: pic.pic_init_qs_minus26,
         chroma_qp_index_offset: pic.chroma_qp_index_offset,
         second_chroma_qp_index_offset: pic.second_chroma_qp_index_offset,
-        flags: (flag(p.entropy_coding_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE)
-            | flag(
-                p.pic_order_present_flag() != 0,
-                v4l2::V4L2_H264_PPS_FLAG_BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT,
-            )
-            | flag(p.weighted_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_WEIGHTED_PRED)
-            | flag(
-                p.deblocking_filter_control_present_flag() != 0,
-                v4l2::V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT,
-            )
-            | flag(p.constrained_intra_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_CONSTRAINED_INTRA_PRED)
-            | flag(
-                p.redundant_pic_cnt_present_flag() != 0,
-                v4l2::V4L2_H264_PPS_FLAG_REDUNDANT_PIC_CNT_PRESENT,
-            )
-            | flag(p.transform_8x8_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE)
-            | flag(scaling, v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT)) as u16,
+        flags: (flag(
+            p.entropy_coding_mode_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE,
+        ) | flag(
+            p.pic_order_present_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT,
+        ) | flag(
+            p.weighted_pred_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_WEIGHTED_PRED,
+        ) | flag(
+            p.deblocking_filter_control_present_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT,
+        ) | flag(
+            p.constrained_intra_pred_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_CONSTRAINED_INTRA_PRED,
+        ) | flag(
+            p.redundant_pic_cnt_present_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_REDUNDANT_PIC_CNT_PRESENT,
+        ) | flag(
+            p.transform_8x8_mode_flag() != 0,
+            v4l2::V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE,
+        ) | flag(scaling, v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT)) as u16,
     }
 }
 
@@ -310,7 +343,10 @@ fn build_pps(
 /// Inter Y) = V4L2 indices 0 and 1; for 4:4:4 the chroma 8x8 lists (2..5)
 /// get the luma ones by the fall-back rule of Table 7-2 (exact unless the
 /// stream sent explicit chroma 8x8 lists, which VA cannot convey).
-fn build_scaling_matrix(iq: &va::VAIQMatrixBufferH264, chroma_format_idc: u8) -> v4l2::v4l2_ctrl_h264_scaling_matrix {
+fn build_scaling_matrix(
+    iq: &va::VAIQMatrixBufferH264,
+    chroma_format_idc: u8,
+) -> v4l2::v4l2_ctrl_h264_scaling_matrix {
     let mut m = v4l2::v4l2_ctrl_h264_scaling_matrix {
         scaling_list_4x4: iq.ScalingList4x4,
         ..Default::default()
@@ -350,7 +386,9 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
         }
         let fields = va_fields(r);
         if let Some(slot) = slots.iter_mut().find(|s| s.surface == r.picture_id) {
-            if fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0 && slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 == 0 {
+            if fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0
+                && slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 == 0
+            {
                 slot.top_poc = r.TopFieldOrderCnt;
             }
             if fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0
@@ -378,7 +416,12 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
 /// current picture. `cur_bottom`: None for a frame, Some(bottom_field_flag)
 /// for a field. For fields the entry's same-parity field gets 2n + 1, so a
 /// frame/pair entry reports its same-parity field's number.
-fn pic_num(slot: &DpbSlot, cur_frame_num: u32, max_frame_num: u32, cur_bottom: Option<bool>) -> u32 {
+fn pic_num(
+    slot: &DpbSlot,
+    cur_frame_num: u32,
+    max_frame_num: u32,
+    cur_bottom: Option<bool>,
+) -> u32 {
     let base: i64 = if slot.long_term {
         slot.frame_idx as i64 // LongTermFrameIdx
     } else if slot.frame_idx > cur_frame_num {
@@ -389,13 +432,28 @@ fn pic_num(slot: &DpbSlot, cur_frame_num: u32, max_frame_num: u32, cur_bottom: O
     let n = match cur_bottom {
         None => base,
         Some(bottom) => {
-            let parity = if bottom { v4l2::V4L2_H264_BOTTOM_FIELD_REF } else { v4l2::V4L2_H264_TOP_FIELD_REF } as u8;
+            let parity = if bottom {
+                v4l2::V4L2_H264_BOTTOM_FIELD_REF
+            } else {
+                v4l2::V4L2_H264_TOP_FIELD_REF
+            } as u8;
             2 * base + i64::from(slot.fields & parity != 0)
         }
     };
     // Negative FrameNumWrap values go out two's-complement, as GStreamer
     // and FFmpeg do; drivers recompute from frame_num where it matters.
     n as i32 as u32
+}
+
+/// One list's weights as VA holds them.
+struct VaWeights<'a> {
+    count_minus1: u8,
+    luma_flag: u8,
+    chroma_flag: u8,
+    luma_weight: &'a [i16; 32],
+    luma_offset: &'a [i16; 32],
+    chroma_weight: &'a [[i16; 2]; 32],
+    chroma_offset: &'a [[i16; 2]; 32],
 }
 
 fn build_weights(
@@ -410,42 +468,41 @@ fn build_weights(
     };
     let luma_default = 1i16 << sp.luma_log2_weight_denom.min(7);
     let chroma_default = 1i16 << sp.chroma_log2_weight_denom.min(7);
-    let lists: [(u8, u8, u8, &[i16; 32], &[i16; 32], &[[i16; 2]; 32], &[[i16; 2]; 32]); 2] = [
-        (
-            h.num_ref_idx_l0_active_minus1,
-            sp.luma_weight_l0_flag,
-            sp.chroma_weight_l0_flag,
-            &sp.luma_weight_l0,
-            &sp.luma_offset_l0,
-            &sp.chroma_weight_l0,
-            &sp.chroma_offset_l0,
-        ),
-        (
-            h.num_ref_idx_l1_active_minus1,
-            sp.luma_weight_l1_flag,
-            sp.chroma_weight_l1_flag,
-            &sp.luma_weight_l1,
-            &sp.luma_offset_l1,
-            &sp.chroma_weight_l1,
-            &sp.chroma_offset_l1,
-        ),
+    let lists = [
+        VaWeights {
+            count_minus1: h.num_ref_idx_l0_active_minus1,
+            luma_flag: sp.luma_weight_l0_flag,
+            chroma_flag: sp.chroma_weight_l0_flag,
+            luma_weight: &sp.luma_weight_l0,
+            luma_offset: &sp.luma_offset_l0,
+            chroma_weight: &sp.chroma_weight_l0,
+            chroma_offset: &sp.chroma_offset_l0,
+        },
+        VaWeights {
+            count_minus1: h.num_ref_idx_l1_active_minus1,
+            luma_flag: sp.luma_weight_l1_flag,
+            chroma_flag: sp.chroma_weight_l1_flag,
+            luma_weight: &sp.luma_weight_l1,
+            luma_offset: &sp.luma_offset_l1,
+            chroma_weight: &sp.chroma_weight_l1,
+            chroma_offset: &sp.chroma_offset_l1,
+        },
     ];
     let n_lists = if h.slice_type.is_b() { 2 } else { 1 };
-    for (l, (count, lflag, cflag, lw, lo, cw, co)) in lists.iter().enumerate().take(n_lists) {
-        let f = &mut w.weight_factors[l];
-        for i in 0..=(*count as usize).min(31) {
+    for (f, l) in w.weight_factors.iter_mut().zip(lists.iter()).take(n_lists) {
+        for i in 0..=(l.count_minus1 as usize).min(31) {
             // A zero list flag means no explicit weights for any entry: the
             // inferred defaults apply (7.4.3.2), whatever the arrays hold.
-            if *lflag != 0 {
-                f.luma_weight[i] = lw[i];
-                f.luma_offset[i] = lo[i];
+            if l.luma_flag != 0 {
+                f.luma_weight[i] = l.luma_weight[i];
+                f.luma_offset[i] = l.luma_offset[i];
             } else {
                 f.luma_weight[i] = luma_default;
             }
             if chroma_array_type != 0 {
-                if *cflag != 0 {
-                    f.chroma_weight[i] = cw[i];
-                    f.chroma_offset[i] = co[i];
+                if l.chroma_flag != 0 {
+                    f.chroma_weight[i] = l.chroma_weight[i];
+                    f.chroma_offset[i] = l.chroma_offset[i];
                 } else {
                     f.chroma_weight[i] = [chroma_default; 2];
                 }
@@ -493,7 +550,11 @@ fn check_same(i: usize, first: &SliceHeader, h: &SliceHeader) -> Result<(), Code
 /// index into it. A RefPicList hole (invalid entry) inside the active range
 /// is filled with the list's first valid entry (FFmpeg's concealment does
 /// the same); see [`CodecError`] for what is refused.
-pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMode) -> Result<H264Controls, CodecError> {
+pub fn translate(
+    input: &PictureInput,
+    refs: &dyn RefTimestamps,
+    mode: DecodeMode,
+) -> Result<H264Controls, CodecError> {
     let pic = input.pic;
     if input.slices.is_empty() {
         return Err(CodecError::NoSlices);
@@ -503,12 +564,16 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     let mut parsed = Vec::with_capacity(input.slices.len());
     let mut param_sets = None;
     for (index, s) in input.slices.iter().enumerate() {
-        let ps = ParamSets::from_va(pic, Some(s.params)).map_err(|error| CodecError::Slice { index, error })?;
-        let h = parse_slice_header(s.data, &ps).map_err(|error| CodecError::Slice { index, error })?;
+        let ps = ParamSets::from_va(pic, Some(s.params))
+            .map_err(|error| CodecError::Slice { index, error })?;
+        let h =
+            parse_slice_header(s.data, &ps).map_err(|error| CodecError::Slice { index, error })?;
         if let Some(first) = parsed.first() {
             check_same(index, first, &h)?;
         }
-        if s.params.slice_data_bit_offset != 0 && s.params.slice_data_bit_offset as u32 != h.header_bit_size {
+        if s.params.slice_data_bit_offset != 0
+            && s.params.slice_data_bit_offset as u32 != h.header_bit_size
+        {
             log::debug!(
                 "h264 slice {index}: VA slice_data_bit_offset {} != parsed header size {}",
                 s.params.slice_data_bit_offset,
@@ -521,10 +586,16 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     let first = &parsed[0];
     let ps = param_sets.unwrap_or_default();
     if u32::from(first.frame_num) != u32::from(pic.frame_num) {
-        log::debug!("h264: VA frame_num {} != slice frame_num {}", pic.frame_num, first.frame_num);
+        log::debug!(
+            "h264: VA frame_num {} != slice frame_num {}",
+            pic.frame_num,
+            first.frame_num
+        );
     }
 
-    let scaling_matrix = input.iq.map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
+    let scaling_matrix = input
+        .iq
+        .map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
     let pps = build_pps(pic, first, &parsed, scaling_matrix.is_some());
 
     // DPB.
@@ -534,9 +605,13 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     for (entry, slot) in dp.dpb.iter_mut().zip(slots.iter()) {
         let ts = refs
             .timestamp_ns(slot.surface)
-            .ok_or(CodecError::MissingReference { surface: slot.surface })?;
+            .ok_or(CodecError::MissingReference {
+                surface: slot.surface,
+            })?;
         if !slot.long_term && slot.frame_idx >= ps.max_frame_num() {
-            return Err(CodecError::InvalidParameter("ReferenceFrames[].frame_idx >= MaxFrameNum"));
+            return Err(CodecError::InvalidParameter(
+                "ReferenceFrames[].frame_idx >= MaxFrameNum",
+            ));
         }
         let as_fields = refs
             .decoded_as_fields(slot.surface)
@@ -572,10 +647,16 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     dp.slice_group_change_cycle = first.slice_group_change_cycle;
     let any_p = parsed.iter().any(|h| h.slice_type.is_p_or_sp());
     let any_b = parsed.iter().any(|h| h.slice_type.is_b());
-    dp.flags = flag(first.idr_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC)
-        | flag(first.field_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC)
-        | flag(first.bottom_field_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD)
-        | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
+    dp.flags = flag(
+        first.idr_pic_flag,
+        v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC,
+    ) | flag(
+        first.field_pic_flag,
+        v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC,
+    ) | flag(
+        first.bottom_field_flag,
+        v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD,
+    ) | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
         | flag(any_b, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
 
     let mut slices = Vec::new();
@@ -596,27 +677,63 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
                 slice_beta_offset_div2: h.slice_beta_offset_div2,
                 num_ref_idx_l0_active_minus1: h.num_ref_idx_l0_active_minus1,
                 num_ref_idx_l1_active_minus1: h.num_ref_idx_l1_active_minus1,
-                flags: flag(h.direct_spatial_mv_pred_flag, v4l2::V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED)
-                    | flag(h.sp_for_switch_flag, v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH),
+                flags: flag(
+                    h.direct_spatial_mv_pred_flag,
+                    v4l2::V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED,
+                ) | flag(
+                    h.sp_for_switch_flag,
+                    v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH,
+                ),
                 ..Default::default()
             };
             let lists: [(u8, usize, &[va::VAPictureH264; 32]); 2] = [
-                (0, if h.slice_type.is_intra() { 0 } else { h.num_ref_idx_l0_active_minus1 as usize + 1 }, &s.params.RefPicList0),
-                (1, if h.slice_type.is_b() { h.num_ref_idx_l1_active_minus1 as usize + 1 } else { 0 }, &s.params.RefPicList1),
+                (
+                    0,
+                    if h.slice_type.is_intra() {
+                        0
+                    } else {
+                        h.num_ref_idx_l0_active_minus1 as usize + 1
+                    },
+                    &s.params.RefPicList0,
+                ),
+                (
+                    1,
+                    if h.slice_type.is_b() {
+                        h.num_ref_idx_l1_active_minus1 as usize + 1
+                    } else {
+                        0
+                    },
+                    &s.params.RefPicList1,
+                ),
             ];
             for (list, count, va_list) in lists {
-                let out = if list == 0 { &mut sp.ref_pic_list0 } else { &mut sp.ref_pic_list1 };
+                let out = if list == 0 {
+                    &mut sp.ref_pic_list0
+                } else {
+                    &mut sp.ref_pic_list1
+                };
                 let mut fallback = None;
                 for (idx, r) in va_list.iter().enumerate().take(count) {
                     if is_invalid(r) {
                         continue;
                     }
-                    let dpb_idx = slots
-                        .iter()
-                        .position(|s| s.surface == r.picture_id)
-                        .ok_or(CodecError::RefNotInDpb { slice: i, list, index: idx, surface: r.picture_id })?;
-                    let fields = if first.field_pic_flag { va_fields(r) } else { v4l2::V4L2_H264_FRAME_REF as u8 };
-                    out[idx] = v4l2::v4l2_h264_reference { fields, index: dpb_idx as u8 };
+                    let dpb_idx = slots.iter().position(|s| s.surface == r.picture_id).ok_or(
+                        CodecError::RefNotInDpb {
+                            slice: i,
+                            list,
+                            index: idx,
+                            surface: r.picture_id,
+                        },
+                    )?;
+                    let fields = if first.field_pic_flag {
+                        va_fields(r)
+                    } else {
+                        v4l2::V4L2_H264_FRAME_REF as u8
+                    };
+                    out[idx] = v4l2::v4l2_h264_reference {
+                        fields,
+                        index: dpb_idx as u8,
+                    };
                     fallback.get_or_insert(out[idx]);
                 }
                 if count > 0 {
@@ -631,11 +748,21 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
             let weighted = (ps.weighted_pred_flag && h.slice_type.is_p_or_sp())
                 || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b());
             let pred_weights = weighted.then(|| build_weights(s.params, h, ps.chroma_array_type));
-            slices.push(SliceControls { slice_params: sp, pred_weights });
+            slices.push(SliceControls {
+                slice_params: sp,
+                pred_weights,
+            });
         }
     }
 
-    Ok(H264Controls { sps, pps, scaling_matrix, decode_params: dp, slices, parsed })
+    Ok(H264Controls {
+        sps,
+        pps,
+        scaling_matrix,
+        decode_params: dp,
+        slices,
+        parsed,
+    })
 }
 
 #[cfg(test)]

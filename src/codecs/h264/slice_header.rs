@@ -36,7 +36,10 @@ impl fmt::Display for ParseError {
             ParseError::Bits(e) => write!(f, "{e}"),
             ParseError::ForbiddenZeroBit => write!(f, "forbidden_zero_bit is set"),
             ParseError::UnsupportedNalType(t) => {
-                write!(f, "NAL unit type {t} is not a supported coded slice (only 1 and 5)")
+                write!(
+                    f,
+                    "NAL unit type {t} is not a supported coded slice (only 1 and 5)"
+                )
             }
             ParseError::Empty => write!(f, "empty NAL unit"),
             ParseError::BadStartCode => write!(f, "malformed Annex-B start code"),
@@ -149,13 +152,19 @@ impl ParamSets {
             weighted_bipred_idc: p.weighted_bipred_idc() as u8,
             entropy_coding_mode_flag: p.entropy_coding_mode_flag() != 0,
             deblocking_filter_control_present_flag: p.deblocking_filter_control_present_flag() != 0,
-            num_ref_idx_l0_default_active_minus1: slice.map_or(0, |s| s.num_ref_idx_l0_active_minus1),
-            num_ref_idx_l1_default_active_minus1: slice.map_or(0, |s| s.num_ref_idx_l1_active_minus1),
+            num_ref_idx_l0_default_active_minus1: slice
+                .map_or(0, |s| s.num_ref_idx_l0_active_minus1),
+            num_ref_idx_l1_default_active_minus1: slice
+                .map_or(0, |s| s.num_ref_idx_l1_active_minus1),
             num_slice_groups_minus1: pic.num_slice_groups_minus1,
             slice_group_map_type: pic.slice_group_map_type,
             slice_group_change_rate_minus1: pic.slice_group_change_rate_minus1,
             pic_width_in_mbs: pic.picture_width_in_mbs_minus1 as u32 + 1,
-            pic_height_in_map_units: if frame_mbs_only { h_mbs } else { h_mbs.div_ceil(2) },
+            pic_height_in_map_units: if frame_mbs_only {
+                h_mbs
+            } else {
+                h_mbs.div_ceil(2)
+            },
         };
         ps.validate()?;
         Ok(ps)
@@ -335,7 +344,12 @@ fn read_u8_ue(r: &mut BitReader<'_>, what: &'static str, max: u32) -> Result<u8,
     Ok(r.read_ue_max(what, max)? as u8)
 }
 
-fn read_i8_se(r: &mut BitReader<'_>, what: &'static str, min: i32, max: i32) -> Result<i8, ParseError> {
+fn read_i8_se(
+    r: &mut BitReader<'_>,
+    what: &'static str,
+    min: i32,
+    max: i32,
+) -> Result<i8, ParseError> {
     Ok(r.read_se_range(what, min, max)? as i8)
 }
 
@@ -385,7 +399,8 @@ fn parse_pred_weight_table(
                 t.chroma_weight_flag[l][i] = r.read_flag()?;
                 if t.chroma_weight_flag[l][i] {
                     for j in 0..2 {
-                        t.chroma_weight[l][i][j] = r.read_se_range("chroma_weight", -128, 127)? as i16;
+                        t.chroma_weight[l][i][j] =
+                            r.read_se_range("chroma_weight", -128, 127)? as i16;
                         t.chroma_offset[l][i][j] =
                             r.read_se_range("chroma_offset", -32768, 32767)? as i16;
                     }
@@ -396,7 +411,10 @@ fn parse_pred_weight_table(
     Ok(t)
 }
 
-fn parse_dec_ref_pic_marking(r: &mut BitReader<'_>, idr: bool) -> Result<DecRefPicMarking, ParseError> {
+fn parse_dec_ref_pic_marking(
+    r: &mut BitReader<'_>,
+    idr: bool,
+) -> Result<DecRefPicMarking, ParseError> {
     let mut m = DecRefPicMarking::default();
     if idr {
         m.no_output_of_prior_pics_flag = r.read_flag()?;
@@ -410,7 +428,10 @@ fn parse_dec_ref_pic_marking(r: &mut BitReader<'_>, idr: bool) -> Result<DecRefP
             if op == 0 {
                 break;
             }
-            let mut o = Mmco { op, ..Default::default() };
+            let mut o = Mmco {
+                op,
+                ..Default::default()
+            };
             if op == 1 || op == 3 {
                 o.difference_of_pic_nums_minus1 = r.read_ue()?;
             }
@@ -426,7 +447,9 @@ fn parse_dec_ref_pic_marking(r: &mut BitReader<'_>, idr: bool) -> Result<DecRefP
             // Each operation acts on a distinct picture or is used once; a
             // DPB holds at most 16 frames (32 fields), so 66 is generous.
             if m.ops.len() >= 66 {
-                return Err(ParseError::TooManyEntries("memory_management_control_operation"));
+                return Err(ParseError::TooManyEntries(
+                    "memory_management_control_operation",
+                ));
             }
             m.ops.push(o);
         }
@@ -514,7 +537,8 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
         }
         h.num_ref_idx_active_override_flag = r.read_flag()?;
         if h.num_ref_idx_active_override_flag {
-            h.num_ref_idx_l0_active_minus1 = read_u8_ue(&mut r, "num_ref_idx_l0_active_minus1", max_idx)?;
+            h.num_ref_idx_l0_active_minus1 =
+                read_u8_ue(&mut r, "num_ref_idx_l0_active_minus1", max_idx)?;
             if h.slice_type.is_b() {
                 h.num_ref_idx_l1_active_minus1 =
                     read_u8_ue(&mut r, "num_ref_idx_l1_active_minus1", max_idx)?;
@@ -544,7 +568,10 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
             &mut r,
             ps,
             lists,
-            [h.num_ref_idx_l0_active_minus1, h.num_ref_idx_l1_active_minus1],
+            [
+                h.num_ref_idx_l0_active_minus1,
+                h.num_ref_idx_l1_active_minus1,
+            ],
         )?);
     }
 
@@ -575,9 +602,11 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
         }
     }
     if ps.num_slice_groups_minus1 > 0 && (3..=5).contains(&ps.slice_group_map_type) {
-        let pic_size = ps.pic_width_in_mbs.saturating_mul(ps.pic_height_in_map_units);
+        let pic_size = ps
+            .pic_width_in_mbs
+            .saturating_mul(ps.pic_height_in_map_units);
         let rate = ps.slice_group_change_rate_minus1 as u32 + 1;
-        let bits = ceil_log2(pic_size / rate + 1);
+        let bits = ceil_log2((pic_size / rate).saturating_add(1));
         h.slice_group_change_cycle = r.read_bits(bits)?;
     }
 
@@ -598,9 +627,15 @@ mod tests {
         assert_eq!(strip_start_code(&[0x65, 0]).unwrap(), &[0x65, 0]);
         assert_eq!(strip_start_code(&[0, 0, 1]), Err(ParseError::Empty));
         assert_eq!(strip_start_code(&[]), Err(ParseError::Empty));
-        assert_eq!(strip_start_code(&[0, 1, 0x65]), Err(ParseError::BadStartCode));
+        assert_eq!(
+            strip_start_code(&[0, 1, 0x65]),
+            Err(ParseError::BadStartCode)
+        );
         assert_eq!(strip_start_code(&[0, 0, 0]), Err(ParseError::BadStartCode));
-        assert_eq!(strip_start_code(&[0, 0, 2, 0x65]), Err(ParseError::BadStartCode));
+        assert_eq!(
+            strip_start_code(&[0, 0, 2, 0x65]),
+            Err(ParseError::BadStartCode)
+        );
     }
 
     #[test]
@@ -663,7 +698,7 @@ mod tests {
         w.ue(1);
         w.ue(3);
         w.flag(false); // modification l1
-        // pred_weight_table (weighted_bipred_idc == 1)
+                       // pred_weight_table (weighted_bipred_idc == 1)
         w.ue(5); // luma denom
         w.ue(0); // chroma denom
         for i in 0..=20 {
@@ -745,28 +780,69 @@ mod tests {
         assert_eq!(t.chroma_offset[0][20], [-2, -4]);
         assert_eq!(t.luma_weight[1][0], 0);
         assert!(t.luma_weight_flag[1][0]);
-        assert_eq!(t.luma_weight[0][21], 0, "entries past the active count stay zero");
+        assert_eq!(
+            t.luma_weight[0][21], 0,
+            "entries past the active count stay zero"
+        );
         let m = h.dec_ref_pic_marking.as_ref().unwrap();
         assert_eq!(m.ops.len(), 4);
-        assert_eq!(m.ops[0], Mmco { op: 1, difference_of_pic_nums_minus1: 0, ..Default::default() });
+        assert_eq!(
+            m.ops[0],
+            Mmco {
+                op: 1,
+                difference_of_pic_nums_minus1: 0,
+                ..Default::default()
+            }
+        );
         assert_eq!(
             m.ops[1],
-            Mmco { op: 3, difference_of_pic_nums_minus1: 5, long_term_frame_idx: 1, ..Default::default() }
+            Mmco {
+                op: 3,
+                difference_of_pic_nums_minus1: 5,
+                long_term_frame_idx: 1,
+                ..Default::default()
+            }
         );
-        assert_eq!(m.ops[2], Mmco { op: 2, long_term_pic_num: 7, ..Default::default() });
-        assert_eq!(m.ops[3], Mmco { op: 4, max_long_term_frame_idx_plus1: 0, ..Default::default() });
+        assert_eq!(
+            m.ops[2],
+            Mmco {
+                op: 2,
+                long_term_pic_num: 7,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            m.ops[3],
+            Mmco {
+                op: 4,
+                max_long_term_frame_idx_plus1: 0,
+                ..Default::default()
+            }
+        );
         assert_eq!(h.cabac_init_idc, 2);
         assert_eq!(h.slice_qp_delta, -20);
-        assert_eq!((h.slice_alpha_c0_offset_div2, h.slice_beta_offset_div2), (-6, 6));
+        assert_eq!(
+            (h.slice_alpha_c0_offset_div2, h.slice_beta_offset_div2),
+            (-6, 6)
+        );
         assert_eq!(h.slice_group_change_cycle, 5);
         assert_eq!(h.pic_order_cnt_bit_size as usize, poc_end - poc_start);
-        assert_eq!(h.dec_ref_pic_marking_bit_size as usize, mark_end - mark_start);
+        assert_eq!(
+            h.dec_ref_pic_marking_bit_size as usize,
+            mark_end - mark_start
+        );
         assert_eq!(h.header_bit_size as usize, header_bits);
 
         let esc = |bit: usize| escaped_bit_pos(&w.bytes, bit);
         assert_eq!(h.header_bit_size_escaped as usize, esc(header_bits));
-        assert_eq!(h.pic_order_cnt_bit_size_escaped as usize, esc(poc_end) - esc(poc_start));
-        assert_eq!(h.dec_ref_pic_marking_bit_size_escaped as usize, esc(mark_end) - esc(mark_start));
+        assert_eq!(
+            h.pic_order_cnt_bit_size_escaped as usize,
+            esc(poc_end) - esc(poc_start)
+        );
+        assert_eq!(
+            h.dec_ref_pic_marking_bit_size_escaped as usize,
+            esc(mark_end) - esc(mark_start)
+        );
         assert!(h.header_bit_size_escaped > h.header_bit_size);
     }
 
@@ -824,10 +900,16 @@ mod tests {
             let h = parse_slice_header(&raw, &ps).unwrap();
             assert_eq!(h.delta_pic_order_cnt, [d0, d1]);
             assert_eq!(h.pic_order_cnt_bit_size as usize, poc_end - poc_start);
-            assert_eq!(h.dec_ref_pic_marking_bit_size as usize, mark_end - mark_start);
+            assert_eq!(
+                h.dec_ref_pic_marking_bit_size as usize,
+                mark_end - mark_start
+            );
             assert_eq!(h.header_bit_size as usize, header_bits);
             let esc = |bit| escaped_bit_pos(&w.bytes, bit);
-            assert_eq!(h.pic_order_cnt_bit_size_escaped as usize, esc(poc_end) - esc(poc_start));
+            assert_eq!(
+                h.pic_order_cnt_bit_size_escaped as usize,
+                esc(poc_end) - esc(poc_start)
+            );
             assert_eq!(h.header_bit_size_escaped as usize, esc(header_bits));
             if h.pic_order_cnt_bit_size_escaped > h.pic_order_cnt_bit_size {
                 hits += 1;
@@ -848,18 +930,40 @@ mod tests {
         let full = parse_slice_header(&raw, &ps).unwrap();
         assert_eq!(full.header_bit_size as usize, header_bits);
         for len in 0..raw.len() - 1 {
-            assert!(parse_slice_header(&raw[..len], &ps).is_err(), "prefix of {len} bytes parsed");
+            assert!(
+                parse_slice_header(&raw[..len], &ps).is_err(),
+                "prefix of {len} bytes parsed"
+            );
         }
     }
 
     #[test]
     fn rejects_bad_nal_headers() {
-        let ps = ParamSets { chroma_array_type: 1, frame_mbs_only_flag: true, ..Default::default() };
-        assert_eq!(parse_slice_header(&[0x67, 0xff], &ps), Err(ParseError::UnsupportedNalType(7)));
-        assert_eq!(parse_slice_header(&[0x74, 0xff], &ps), Err(ParseError::UnsupportedNalType(20)));
-        assert_eq!(parse_slice_header(&[0xe5, 0xff], &ps), Err(ParseError::ForbiddenZeroBit));
-        let bad_ps = ParamSets { log2_max_frame_num_minus4: 13, ..ps };
-        assert_eq!(parse_slice_header(&[0x65, 0xff], &bad_ps), Err(ParseError::BadParamSet("log2_max_frame_num_minus4")));
+        let ps = ParamSets {
+            chroma_array_type: 1,
+            frame_mbs_only_flag: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_slice_header(&[0x67, 0xff], &ps),
+            Err(ParseError::UnsupportedNalType(7))
+        );
+        assert_eq!(
+            parse_slice_header(&[0x74, 0xff], &ps),
+            Err(ParseError::UnsupportedNalType(20))
+        );
+        assert_eq!(
+            parse_slice_header(&[0xe5, 0xff], &ps),
+            Err(ParseError::ForbiddenZeroBit)
+        );
+        let bad_ps = ParamSets {
+            log2_max_frame_num_minus4: 13,
+            ..ps
+        };
+        assert_eq!(
+            parse_slice_header(&[0x65, 0xff], &bad_ps),
+            Err(ParseError::BadParamSet("log2_max_frame_num_minus4"))
+        );
     }
 
     #[test]
