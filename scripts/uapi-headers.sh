@@ -21,4 +21,7 @@ if [ ! -e "$out/include/linux/videodev2.h" ]; then
   rm -rf "$out.new/root" "$tmp" "$out"
   mv "$out.new" "$out"
 fi
+# v4l2r's build script watches <dir>/videodev2.h; without this link it would
+# rerun (and rebuild everything after it) on every build.
+[ -e "$out/include/videodev2.h" ] || ln -s linux/videodev2.h "$out/include/videodev2.h"
 echo "$out/include"

@@ -7,8 +7,8 @@ fn init(ctx: va::VADriverContextP) -> VaResult<()> {
     init_logging();
     let c = out(ctx)?;
     let vt = out(c.vtable)?;
-    let d = Driver::new()?;
     vtable::fill_table(vt);
+    let d = Driver::new()?;
     c.version_major = va::VA_MAJOR_VERSION as i32;
     c.version_minor = va::VA_MINOR_VERSION as i32;
     c.max_profiles = driver::MAX_PROFILES;
