@@ -54,15 +54,25 @@ pub struct PictureInput<'a> {
 pub trait RefTimestamps {
     fn timestamp_ns(&self, surface: va::VASurfaceID) -> Option<u64>;
 
-    /// Whether the picture in `surface` was decoded as field pictures (a
-    /// single field or a complementary field pair: V4L2's
-    /// `V4L2_H264_DPB_ENTRY_FLAG_FIELD`). VA does not say; a driver that
-    /// remembers [`H264Controls::decode_params`]'s FIELD_PIC flag per
-    /// surface should answer. `None` (the default) = unknown, and the flag
-    /// is then set only for references with just one field marked.
-    fn decoded_as_fields(&self, _surface: va::VASurfaceID) -> Option<bool> {
+    /// How the picture in `surface` was coded: as a frame, or as fields
+    /// and which came first. VA does not say; the driver can remember
+    /// [`H264Controls::structure`] of the first picture it decoded into each
+    /// surface (skip it when [`H264Controls::second_field`] is set). It
+    /// decides `V4L2_H264_DPB_ENTRY_FLAG_FIELD` and, when decoding fields,
+    /// the DPB entries' `pic_num` parity. `None` (the default) = unknown:
+    /// FIELD is then set only for references with just one field marked,
+    /// and a reference with both fields counts as top field first.
+    fn structure(&self, _surface: va::VASurfaceID) -> Option<RefStructure> {
         None
     }
+}
+
+/// How a picture was coded (see [`RefTimestamps::structure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefStructure {
+    Frame,
+    TopFieldFirst,
+    BottomFieldFirst,
 }
 
 /// `V4L2_CID_STATELESS_H264_DECODE_MODE` the device runs in.
@@ -96,6 +106,25 @@ pub struct H264Controls {
     pub slices: Vec<SliceControls>,
     /// Every slice's parsed header, in input order (both modes).
     pub parsed: Vec<SliceHeader>,
+    /// The current picture is the second field of a frame whose first field
+    /// is in ReferenceFrames (same surface as CurrPic): it decodes into the
+    /// CAPTURE buffer that already holds the first field.
+    pub second_field: bool,
+}
+
+impl H264Controls {
+    /// The current picture's coding, to remember for its surface (only
+    /// meaningful when not [`H264Controls::second_field`]).
+    pub fn structure(&self) -> RefStructure {
+        let f = self.decode_params.flags;
+        if f & v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC == 0 {
+            RefStructure::Frame
+        } else if f & v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0 {
+            RefStructure::BottomFieldFirst
+        } else {
+            RefStructure::TopFieldFirst
+        }
+    }
 }
 
 /// Why a picture could not be translated.
@@ -414,10 +443,15 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
 
 /// PicNum / LongTermPicNum (8.2.4.1) of a DPB entry as seen from the
 /// current picture. `cur_bottom`: None for a frame, Some(bottom_field_flag)
-/// for a field. For fields the entry's same-parity field gets 2n + 1, so a
-/// frame/pair entry reports its same-parity field's number.
+/// for a field. A V4L2 DPB entry stands for a whole frame or field pair, so
+/// for field decoding it carries the number of the entry's *first* field
+/// (2n + 1 when that field has the current parity, 2n otherwise; a
+/// frame-coded reference counts as neither parity) — what GStreamer's
+/// v4l2codecs element sends. Drivers that need exact per-field numbers
+/// rebuild them from frame_num (v4l2-h264.c does).
 fn pic_num(
     slot: &DpbSlot,
+    structure: Option<RefStructure>,
     cur_frame_num: u32,
     max_frame_num: u32,
     cur_bottom: Option<bool>,
@@ -431,13 +465,19 @@ fn pic_num(
     };
     let n = match cur_bottom {
         None => base,
-        Some(bottom) => {
-            let parity = if bottom {
-                v4l2::V4L2_H264_BOTTOM_FIELD_REF
-            } else {
-                v4l2::V4L2_H264_TOP_FIELD_REF
-            } as u8;
-            2 * base + i64::from(slot.fields & parity != 0)
+        Some(cur_bottom) => {
+            let top = v4l2::V4L2_H264_TOP_FIELD_REF as u8;
+            let bottom = v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8;
+            // Parity of the entry's first field; None for a coded frame.
+            let first_bottom = match structure {
+                Some(RefStructure::Frame) => None,
+                Some(RefStructure::TopFieldFirst) => Some(false),
+                Some(RefStructure::BottomFieldFirst) => Some(true),
+                None if slot.fields == top => Some(false),
+                None if slot.fields == bottom => Some(true),
+                None => Some(false),
+            };
+            2 * base + i64::from(first_bottom == Some(cur_bottom))
         }
     };
     // Negative FrameNumWrap values go out two's-complement, as GStreamer
@@ -601,6 +641,7 @@ pub fn translate(
     // DPB.
     let cur_bottom = first.field_pic_flag.then_some(first.bottom_field_flag);
     let slots = collect_dpb(pic);
+    let cur_slot = slots.iter().find(|s| s.surface == pic.CurrPic.picture_id);
     let mut dp = v4l2::v4l2_ctrl_h264_decode_params::default();
     for (entry, slot) in dp.dpb.iter_mut().zip(slots.iter()) {
         let ts = refs
@@ -613,12 +654,20 @@ pub fn translate(
                 "ReferenceFrames[].frame_idx >= MaxFrameNum",
             ));
         }
-        let as_fields = refs
-            .decoded_as_fields(slot.surface)
-            .unwrap_or(slot.fields != v4l2::V4L2_H264_FRAME_REF as u8);
+        let structure = refs.structure(slot.surface);
+        let as_fields = match structure {
+            Some(st) => st != RefStructure::Frame,
+            None => slot.fields != v4l2::V4L2_H264_FRAME_REF as u8,
+        };
         *entry = v4l2::v4l2_h264_dpb_entry {
             reference_ts: ts,
-            pic_num: pic_num(slot, first.frame_num.into(), ps.max_frame_num(), cur_bottom),
+            pic_num: pic_num(
+                slot,
+                structure,
+                first.frame_num.into(),
+                ps.max_frame_num(),
+                cur_bottom,
+            ),
             // FrameNum for short-term, LongTermFrameIdx for long-term
             // references (what VA's frame_idx holds, and what the kernel's
             // v4l2-h264 reference list builder expects).
@@ -637,6 +686,19 @@ pub fn translate(
     dp.frame_num = first.frame_num;
     dp.top_field_order_cnt = pic.CurrPic.TopFieldOrderCnt;
     dp.bottom_field_order_cnt = pic.CurrPic.BottomFieldOrderCnt;
+    // A second field: VA clients (FFmpeg, GStreamer) leave the first
+    // field's POC out of CurrPic; it is in the first field's DPB entry.
+    let second_field = match (cur_bottom, cur_slot) {
+        (Some(true), Some(s)) if s.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0 => {
+            dp.top_field_order_cnt = s.top_poc;
+            true
+        }
+        (Some(false), Some(s)) if s.fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 => {
+            dp.bottom_field_order_cnt = s.bottom_poc;
+            true
+        }
+        _ => false,
+    };
     dp.idr_pic_id = first.idr_pic_id;
     dp.pic_order_cnt_lsb = first.pic_order_cnt_lsb;
     dp.delta_pic_order_cnt_bottom = first.delta_pic_order_cnt_bottom;
@@ -645,8 +707,11 @@ pub fn translate(
     dp.dec_ref_pic_marking_bit_size = first.dec_ref_pic_marking_bit_size;
     dp.pic_order_cnt_bit_size = first.pic_order_cnt_bit_size;
     dp.slice_group_change_cycle = first.slice_group_change_cycle;
-    let any_p = parsed.iter().any(|h| h.slice_type.is_p_or_sp());
+    // PFRAME/BFRAME are compatibility flags for decoders that only handle
+    // all-P or all-B pictures (tegra-vde); I slices do not matter. A P+B
+    // mix gets BFRAME (its lists include what P slices need).
     let any_b = parsed.iter().any(|h| h.slice_type.is_b());
+    let any_p = !any_b && parsed.iter().any(|h| h.slice_type.is_p_or_sp());
     dp.flags = flag(
         first.idr_pic_flag,
         v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC,
@@ -762,6 +827,7 @@ pub fn translate(
         decode_params: dp,
         slices,
         parsed,
+        second_field,
     })
 }
 

@@ -857,8 +857,12 @@ impl RefTimestamps for FieldRefs {
     fn timestamp_ns(&self, surface: va::VASurfaceID) -> Option<u64> {
         Refs.timestamp_ns(surface)
     }
-    fn decoded_as_fields(&self, _: va::VASurfaceID) -> Option<bool> {
-        Some(true)
+    fn structure(&self, surface: va::VASurfaceID) -> Option<RefStructure> {
+        Some(match surface {
+            4 => RefStructure::BottomFieldFirst,
+            5 => RefStructure::Frame,
+            _ => RefStructure::TopFieldFirst,
+        })
     }
 }
 
@@ -1142,8 +1146,9 @@ fn field_pictures_merge_fields_and_number_by_parity() {
         (top, 10, 5)
     );
     assert_ne!(d.dpb[0].flags & v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD, 0);
-    // Surface 4: both fields merged into one entry; same parity → 2 * 4 + 1.
-    assert_eq!((d.dpb[1].fields, d.dpb[1].pic_num), (frame, 9));
+    // Surface 4: both fields merged into one entry; which field came first
+    // is unknown, taken as top → opposite parity → 2 * 4.
+    assert_eq!((d.dpb[1].fields, d.dpb[1].pic_num), (frame, 8));
     assert_eq!(
         (
             d.dpb[1].top_field_order_cnt,
@@ -1156,8 +1161,8 @@ fn field_pictures_merge_fields_and_number_by_parity() {
         0,
         "unknown provenance, both fields: frame"
     );
-    // Long-term: LongTermPicNum = 2 * LongTermFrameIdx + 1.
-    assert_eq!((d.dpb[2].pic_num, d.dpb[2].frame_num), (3, 1));
+    // Long-term: LongTermPicNum = 2 * LongTermFrameIdx (+ 1 for same parity).
+    assert_eq!((d.dpb[2].pic_num, d.dpb[2].frame_num), (2, 1));
     assert_ne!(d.dpb[2].flags & v4l2::V4L2_H264_DPB_ENTRY_FLAG_LONG_TERM, 0);
     assert_eq!(d.dpb[3].flags, 0);
     let l: Vec<(u8, u8)> = c.slices[0].slice_params.ref_pic_list0[..4]
@@ -1165,12 +1170,61 @@ fn field_pictures_merge_fields_and_number_by_parity() {
         .map(|r| (r.index, r.fields))
         .collect();
     assert_eq!(l, vec![(0, top), (1, bottom), (1, top), (2, bottom)]);
+    assert!(!c.second_field);
+    assert_eq!(c.structure(), RefStructure::BottomFieldFirst);
 
-    // A driver that knows surface 4 was decoded as a field pair says so.
+    // A driver that remembers how each reference was coded: surface 4 as a
+    // bottom-first field pair (FIELD, same parity first → 2 * 4 + 1), surface
+    // 5 as a frame (no FIELD, neither parity → 2 * 1), surface 3 as fields.
     let c = run(&pic, &[(sp, nal)], None, &FieldRefs, DecodeMode::SliceBased).unwrap();
-    assert_ne!(
-        c.decode_params.dpb[1].flags & v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD,
-        0
+    let d = &c.decode_params;
+    let field = v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD;
+    assert_eq!((d.dpb[0].pic_num, d.dpb[0].flags & field), (10, field));
+    assert_eq!((d.dpb[1].pic_num, d.dpb[1].flags & field), (9, field));
+    assert_eq!((d.dpb[2].pic_num, d.dpb[2].flags & field), (2, 0));
+}
+
+#[test]
+fn second_field_takes_the_first_fields_poc() {
+    // Bottom field decoded into surface 20, whose top field (POC 40) is a
+    // short-term reference; CurrPic carries only the bottom POC, as FFmpeg's
+    // and GStreamer's VA code send it.
+    let pic = make_pic(|pic, s, p| {
+        s.set_frame_mbs_only_flag(0);
+        pic.picture_height_in_mbs_minus1 = 7;
+        p.set_field_pic_flag(1);
+        pic.frame_num = 3;
+        pic.CurrPic = ref_pic(20, 3, BOTTOM, 0, 41);
+        pic.ReferenceFrames[0] = ref_pic(20, 3, SHORT | TOP, 40, 0);
+    });
+    let nal = build_slice(Spec {
+        frame_num: 3,
+        field: Some(true),
+        frame_mbs_only: false,
+        ..Default::default()
+    });
+    let list0 = [ref_pic(20, 3, SHORT | TOP, 40, 0)];
+    let c = run(
+        &pic,
+        &[(slice_params(0, 0, &list0, &[]), nal)],
+        None,
+        &Refs,
+        DecodeMode::SliceBased,
+    )
+    .unwrap();
+    let d = &c.decode_params;
+    assert!(c.second_field);
+    assert_eq!((d.top_field_order_cnt, d.bottom_field_order_cnt), (40, 41));
+    // The first field is a reference of its own frame: same frame_num,
+    // opposite parity → PicNum 2 * 3.
+    assert_eq!(
+        (d.dpb[0].reference_ts, d.dpb[0].pic_num, d.dpb[0].fields),
+        (20_000, 6, 1)
+    );
+    let l = &c.slices[0].slice_params.ref_pic_list0[0];
+    assert_eq!(
+        (l.index, l.fields),
+        (0, v4l2::V4L2_H264_TOP_FIELD_REF as u8)
     );
 }
 
@@ -1644,9 +1698,10 @@ fn mixed_slice_types_and_consistency() {
         DecodeMode::SliceBased,
     )
     .unwrap();
+    // P and B slices mixed: BFRAME only (the flags mean "all P" / "all B").
     assert_eq!(
         c.decode_params.flags,
-        v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME | v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME
+        v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME
     );
     assert_eq!(c.slices.len(), 2);
     assert_eq!(c.slices[1].slice_params.first_mb_in_slice, 4);
