@@ -65,6 +65,14 @@ pub trait RefTimestamps {
     fn structure(&self, _surface: va::VASurfaceID) -> Option<RefStructure> {
         None
     }
+
+    /// Whether the picture in `surface` was decoded as field pictures; the
+    /// coarser form of [`RefTimestamps::structure`], consulted only when
+    /// that returns `None`. It decides `V4L2_H264_DPB_ENTRY_FLAG_FIELD`
+    /// (`Some(true)`: a field pair whose first field is taken as top).
+    fn decoded_as_fields(&self, _surface: va::VASurfaceID) -> Option<bool> {
+        None
+    }
 }
 
 /// How a picture was coded (see [`RefTimestamps::structure`]).
@@ -654,7 +662,17 @@ pub fn translate(
                 "ReferenceFrames[].frame_idx >= MaxFrameNum",
             ));
         }
-        let structure = refs.structure(slot.surface);
+        let structure = refs.structure(slot.surface).or_else(|| {
+            refs.decoded_as_fields(slot.surface)
+                .map(|fields| match fields {
+                    false => RefStructure::Frame,
+                    // First-field parity unknown: the field referenced alone, else top.
+                    true if slot.fields == v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 => {
+                        RefStructure::BottomFieldFirst
+                    }
+                    true => RefStructure::TopFieldFirst,
+                })
+        });
         let as_fields = match structure {
             Some(st) => st != RefStructure::Frame,
             None => slot.fields != v4l2::V4L2_H264_FRAME_REF as u8,

@@ -1176,11 +1176,27 @@ fn field_pictures_merge_fields_and_number_by_parity() {
     // A driver that remembers how each reference was coded: surface 4 as a
     // bottom-first field pair (FIELD, same parity first → 2 * 4 + 1), surface
     // 5 as a frame (no FIELD, neither parity → 2 * 1), surface 3 as fields.
-    let c = run(&pic, &[(sp, nal)], None, &FieldRefs, DecodeMode::SliceBased).unwrap();
+    let c = run(&pic, &[(sp, nal.clone())], None, &FieldRefs, DecodeMode::SliceBased).unwrap();
     let d = &c.decode_params;
     let field = v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD;
     assert_eq!((d.dpb[0].pic_num, d.dpb[0].flags & field), (10, field));
     assert_eq!((d.dpb[1].pic_num, d.dpb[1].flags & field), (9, field));
+    assert_eq!((d.dpb[2].pic_num, d.dpb[2].flags & field), (2, 0));
+
+    // The coarser decoded_as_fields answer: FIELD set, first field taken as top.
+    struct AsFields;
+    impl RefTimestamps for AsFields {
+        fn timestamp_ns(&self, surface: va::VASurfaceID) -> Option<u64> {
+            Refs.timestamp_ns(surface)
+        }
+        fn decoded_as_fields(&self, surface: va::VASurfaceID) -> Option<bool> {
+            Some(surface != 5)
+        }
+    }
+    let c = run(&pic, &[(sp, nal)], None, &AsFields, DecodeMode::SliceBased).unwrap();
+    let d = &c.decode_params;
+    assert_eq!((d.dpb[0].pic_num, d.dpb[0].flags & field), (10, field));
+    assert_eq!((d.dpb[1].pic_num, d.dpb[1].flags & field), (8, field));
     assert_eq!((d.dpb[2].pic_num, d.dpb[2].flags & field), (2, 0));
 }
 
