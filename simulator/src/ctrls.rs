@@ -67,6 +67,8 @@ impl Personality {
 pub enum Kind {
     Menu { min: i64, max: i64, skip: u64, def: i64, names: &'static [&'static str] },
     Compound { ty: u32, size: usize },
+    /// Control class marker (V4L2_CTRL_TYPE_CTRL_CLASS), added by the core.
+    Class,
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +114,8 @@ pub fn ctrl_defs(p: Personality) -> Vec<CtrlDef> {
     if p == Personality::Rkvdec {
         v.push(CtrlDef { id: CID_MPEG_H264_LEVEL, name: "H264 Level", kind: Kind::Menu { min: 0, max: 15, skip: 0, def: 0, names: LEVEL_NAMES } });
     }
+    v.push(CtrlDef { id: V4L2_CID_CODEC_CLASS, name: "Codec Controls", kind: Kind::Class });
+    v.push(CtrlDef { id: V4L2_CID_CODEC_STATELESS_CLASS, name: "Stateless Codec Controls", kind: Kind::Class });
     v.sort_by_key(|d| d.id);
     v
 }
@@ -170,6 +174,7 @@ pub fn defaults(p: Personality) -> CtrlValues {
                 }
                 v.set(d.id, b)
             }
+            Kind::Class => {}
         }
     }
     v

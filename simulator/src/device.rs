@@ -193,6 +193,8 @@ impl Queue {
 
 #[derive(Clone, Copy, Debug)]
 struct Fmt {
+    /// colorspace, xfer_func, ycbcr_enc, quantization as set on OUTPUT
+    color: [u32; 4],
     fourcc: u32,
     width: u32,
     height: u32,
@@ -211,6 +213,10 @@ struct Ctx {
     ctrls: CtrlValues,
     engine: Arc<Mutex<Engine>>,
     held_cap: Option<u32>,
+    /// V4L2 events pending for this file handle (control events only)
+    events: VecDeque<v4l2_event>,
+    subs: Vec<(u32, u32)>,
+    ev_seq: u32,
     busy: bool,
     hung: bool,
     pic_errs: Vec<String>,
@@ -264,6 +270,8 @@ pub(crate) struct State {
     next_id: u32,
     counts: HashMap<u64, u32>,
     frames: u64,
+    /// V4L2 priority per open video fd (v4l2_prio_state)
+    prio: HashMap<c_int, u32>,
 }
 
 pub struct Sim {
@@ -287,6 +295,42 @@ fn cstr_copy(dst: &mut [u8], s: &str) {
 fn cstr_copy_c(dst: &mut [libc::c_char], s: &str) {
     let d = unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut u8, dst.len()) };
     cstr_copy(d, s)
+}
+
+/// Copies to a client pointer like copy_to_user: EFAULT instead of a crash
+/// on a bad address (process_vm_writev on our own pid).
+pub fn copy_to_user(dst: *mut u8, src: &[u8]) -> R<()> {
+    if src.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec { iov_base: src.as_ptr() as *mut c_void, iov_len: src.len() };
+    let remote = libc::iovec { iov_base: dst as *mut c_void, iov_len: src.len() };
+    let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n == src.len() as isize {
+        Ok(())
+    } else {
+        Err(libc::EFAULT)
+    }
+}
+
+/// copy_from_user counterpart.
+pub fn copy_from_user(src: *const u8, len: usize) -> R<Vec<u8>> {
+    let mut v = vec![0u8; len];
+    if len == 0 {
+        return Ok(v);
+    }
+    let local = libc::iovec { iov_base: v.as_mut_ptr() as *mut c_void, iov_len: len };
+    let remote = libc::iovec { iov_base: src as *mut c_void, iov_len: len };
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n == len as isize {
+        Ok(v)
+    } else {
+        Err(libc::EFAULT)
+    }
+}
+
+fn as_bytes<T>(v: &[T]) -> &[u8] {
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
 }
 
 fn new_memfd(len: usize) -> R<(c_int, *mut u8)> {
@@ -313,7 +357,7 @@ impl Sim {
         let log = cfg.log_file.as_ref().and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
         Arc::new(Sim {
             cfg,
-            st: Mutex::new(State { files: HashMap::new(), ctxs: HashMap::new(), reqs: HashMap::new(), next_id: 1, counts: HashMap::new(), frames: 0 }),
+            st: Mutex::new(State { files: HashMap::new(), ctxs: HashMap::new(), reqs: HashMap::new(), next_id: 1, counts: HashMap::new(), frames: 0, prio: HashMap::new() }),
             cv: Condvar::new(),
             worker: Mutex::new(false),
             log: Mutex::new(log),
@@ -416,6 +460,9 @@ impl Sim {
                     ctrls: ctrls::defaults(p),
                     engine: Arc::new(Mutex::new(Engine::new())),
                     held_cap: None,
+                    events: VecDeque::new(),
+                    subs: Vec::new(),
+                    ev_seq: 0,
                     busy: false,
                     hung: false,
                     pic_errs: Vec::new(),
@@ -427,6 +474,7 @@ impl Sim {
         };
         insert_file(&mut st, fd, kind);
         if let FileKind::Video(id) = kind {
+            st.prio.insert(fd, 2);
             sync_ready(&mut st, id);
         }
         drop(st);
@@ -438,6 +486,7 @@ impl Sim {
     pub fn close(&self, fd: c_int) -> bool {
         let mut st = self.lock();
         let Some(k) = remove_file(&mut st, fd) else { return false };
+        st.prio.remove(&fd);
         match k {
             FileKind::Video(id) => {
                 let drop_it = {
@@ -535,7 +584,7 @@ impl Sim {
     pub fn poll_events_for(&self, fd: c_int) -> Option<i16> {
         let st = self.lock();
         match st.files.get(&fd)? {
-            FileKind::Video(_) => Some(libc::POLLIN),
+            FileKind::Video(_) => Some(libc::POLLIN), // the eventfd: readable while any event
             FileKind::Request(_) => Some(libc::POLLPRI),
             _ => Some(0),
         }
@@ -571,6 +620,9 @@ impl Sim {
                     return Some(Err(e));
                 }
             }
+        }
+        if !known_ioctl(kind, req) {
+            return Some(Err(libc::ENOTTY));
         }
         if arg.is_null() && !matches!(req, MEDIA_REQUEST_IOC_QUEUE | MEDIA_REQUEST_IOC_REINIT) {
             return Some(Err(libc::EFAULT));
@@ -611,7 +663,59 @@ impl Sim {
             }
             MEDIA_IOC_G_TOPOLOGY => {
                 let t = unsafe { &mut *(arg as *mut media_v2_topology) };
+                t.reserved1 = 0;
+                t.reserved2 = 0;
+                t.reserved3 = 0;
+                t.reserved4 = 0;
                 self.topology(t)
+            }
+            MEDIA_IOC_ENUM_ENTITIES => {
+                // legacy API: entities 1 (source), 2 (proc), 3 (sink)
+                let e = unsafe { &mut *(arg as *mut media_entity_desc) };
+                let want = e.id & !MEDIA_ENT_ID_FLAG_NEXT;
+                let id = if e.id & MEDIA_ENT_ID_FLAG_NEXT != 0 { want + 1 } else { want };
+                if !(1..=3).contains(&id) {
+                    return Err(libc::EINVAL);
+                }
+                let names = [format!("{}-source", p.driver()), format!("{}-proc", p.driver()), format!("{}-sink", p.driver())];
+                let mut d = media_entity_desc { id, ..Default::default() };
+                cstr_copy_c(&mut d.name, &names[id as usize - 1]);
+                d.type_ = if id == 2 { MEDIA_ENT_F_PROC_VIDEO_DECODER } else { MEDIA_ENT_F_IO_V4L };
+                d.pads = if id == 2 { 2 } else { 1 };
+                d.links = if id == 3 { 0 } else { 1 };
+                if id == 1 {
+                    d.__bindgen_anon_1.dev.major = VIDEO_MAJOR;
+                    d.__bindgen_anon_1.dev.minor = self.cfg.video_minor();
+                }
+                *e = d;
+                Ok(0)
+            }
+            MEDIA_IOC_ENUM_LINKS => {
+                let l = unsafe { &mut *(arg as *mut media_links_enum) };
+                let ent = l.entity;
+                if !(1..=3).contains(&ent) {
+                    return Err(libc::EINVAL);
+                }
+                l.reserved = [0; 4];
+                let pad = |e: u32, i: u16, f: u32| media_pad_desc { entity: e, index: i, flags: f, ..Default::default() };
+                let pads: Vec<media_pad_desc> = match ent {
+                    1 => vec![pad(1, 0, MEDIA_PAD_FL_SOURCE)],
+                    2 => vec![pad(2, 0, MEDIA_PAD_FL_SINK), pad(2, 1, MEDIA_PAD_FL_SOURCE)],
+                    _ => vec![pad(3, 0, MEDIA_PAD_FL_SINK)],
+                };
+                let fl = MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE;
+                let links: Vec<media_link_desc> = match ent {
+                    1 => vec![media_link_desc { source: pad(1, 0, MEDIA_PAD_FL_SOURCE), sink: pad(2, 0, MEDIA_PAD_FL_SINK), flags: fl, ..Default::default() }],
+                    2 => vec![media_link_desc { source: pad(2, 1, MEDIA_PAD_FL_SOURCE), sink: pad(3, 0, MEDIA_PAD_FL_SINK), flags: fl, ..Default::default() }],
+                    _ => vec![],
+                };
+                if !l.pads.is_null() {
+                    copy_to_user(l.pads as *mut u8, as_bytes(&pads))?;
+                }
+                if !l.links.is_null() {
+                    copy_to_user(l.links as *mut u8, as_bytes(&links))?;
+                }
+                Ok(0)
             }
             MEDIA_IOC_REQUEST_ALLOC => {
                 let mut sv = [0; 2];
@@ -671,7 +775,7 @@ impl Sim {
                 if (num as usize) < v.len() {
                     return Err(libc::ENOSPC);
                 }
-                std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, ptr as *mut u8, std::mem::size_of_val(v));
+                copy_to_user(ptr as *mut u8, as_bytes(v))?;
             }
             Ok(v.len() as u32)
         }
@@ -762,7 +866,7 @@ impl Sim {
                 cstr_copy(&mut c.card, p.card());
                 cstr_copy(&mut c.bus_info, p.bus_info());
                 c.version = (6 << 16) | (12 << 8);
-                let dc = if p.mplane() { V4L2_CAP_VIDEO_M2M_MPLANE } else { V4L2_CAP_VIDEO_M2M } | V4L2_CAP_STREAMING;
+                let dc = if p.mplane() { V4L2_CAP_VIDEO_M2M_MPLANE } else { V4L2_CAP_VIDEO_M2M } | V4L2_CAP_STREAMING | V4L2_CAP_EXT_PIX_FORMAT;
                 c.device_caps = dc;
                 c.capabilities = dc | V4L2_CAP_DEVICE_CAPS;
                 Ok(0)
@@ -773,9 +877,9 @@ impl Sim {
                     (PIX_FMT_H264_SLICE, "H.264 Parsed Slice Data", V4L2_FMT_FLAG_COMPRESSED)
                 } else if f.type_ == p.cap_type() {
                     if p.cap_fourcc() == PIX_FMT_NV12 {
-                        (PIX_FMT_NV12, "Y/UV 4:2:0", 0)
+                        (PIX_FMT_NV12, "Y/CbCr 4:2:0", 0)
                     } else {
-                        (PIX_FMT_NV12_32L32, "Y/UV 4:2:0 (32x32 Linear)", 0)
+                        (PIX_FMT_NV12_32L32, "Y/CbCr 4:2:0 (32x32 Linear)", 0)
                     }
                 } else {
                     return Err(libc::EINVAL);
@@ -785,6 +889,8 @@ impl Sim {
                 }
                 f.pixelformat = fourcc;
                 f.flags = flags;
+                f.mbus_code = 0;
+                f.reserved = [0; 3];
                 cstr_copy(&mut f.description, desc);
                 Ok(0)
             }
@@ -795,6 +901,7 @@ impl Sim {
                 }
                 let (a, b, c, d, e, g) = p.frmsize();
                 f.type_ = v4l2_frmsizetypes_V4L2_FRMSIZE_TYPE_STEPWISE;
+                f.reserved = [0; 2];
                 f.__bindgen_anon_1.stepwise = v4l2_frmsize_stepwise { min_width: a, max_width: b, step_width: c, min_height: d, max_height: e, step_height: g };
                 Ok(0)
             }
@@ -804,6 +911,8 @@ impl Sim {
             }
             VIDIOC_REQBUFS => {
                 let r = unsafe { &mut *(arg as *mut v4l2_requestbuffers) };
+                r.flags = 0; // no V4L2_MEMORY_FLAG_NON_COHERENT support
+                r.reserved = [0; 3];
                 self.reqbufs(id, r.type_, r.memory, &mut r.count, false).map(|(caps, _)| {
                     r.capabilities = caps;
                     0
@@ -813,8 +922,13 @@ impl Sim {
                 let r = unsafe { &mut *(arg as *mut v4l2_create_buffers) };
                 let ty = r.format.type_;
                 let (caps, first) = self.reqbufs(id, ty, r.memory, &mut r.count, true)?;
-                r.capabilities = caps;
+                r.capabilities = caps | V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
+                r.flags = 0;
+                r.reserved = [0; 5];
                 r.index = first;
+                let mut f = r.format;
+                let _ = self.fmt_ioctl(id, VIDIOC_G_FMT, &mut f);
+                r.format = f;
                 r.max_num_buffers = 32;
                 Ok(0)
             }
@@ -890,6 +1004,7 @@ impl Sim {
                         let mut n = [0u8; 32];
                         cstr_copy(&mut n, names[i as usize]);
                         q.__bindgen_anon_1.name = n;
+                        q.reserved = 0;
                         Ok(0)
                     }
                     _ => Err(libc::EINVAL),
@@ -898,6 +1013,9 @@ impl Sim {
             VIDIOC_G_CTRL | VIDIOC_S_CTRL => {
                 let c = unsafe { &mut *(arg as *mut v4l2_control) };
                 let d = ctrls::ctrl_defs(p).into_iter().find(|d| d.id == c.id).ok_or(libc::EINVAL)?;
+                if matches!(d.kind, Kind::Class) {
+                    return Err(libc::EACCES);
+                }
                 let Kind::Menu { min, max, skip, .. } = d.kind else { return Err(libc::EINVAL) };
                 let mut st = self.lock();
                 let cx = st.ctxs.get_mut(&id).unwrap();
@@ -905,7 +1023,10 @@ impl Sim {
                     c.value = cx.ctrls.menu(c.id).unwrap_or(0);
                 } else {
                     let v = c.value as i64;
-                    if v < min || v > max || skip & (1 << v) != 0 {
+                    if v < min || v > max {
+                        return Err(libc::ERANGE);
+                    }
+                    if skip & (1 << v) != 0 {
                         return Err(libc::EINVAL);
                     }
                     cx.ctrls.set(c.id, c.value.to_ne_bytes().to_vec());
@@ -916,9 +1037,123 @@ impl Sim {
                 let c = unsafe { &mut *(arg as *mut v4l2_ext_controls) };
                 self.ext_ctrls(id, req, c)
             }
-            VIDIOC_SUBSCRIBE_EVENT | VIDIOC_UNSUBSCRIBE_EVENT => Err(libc::EINVAL),
+            VIDIOC_SUBSCRIBE_EVENT | VIDIOC_UNSUBSCRIBE_EVENT => {
+                let sub = unsafe { &mut *(arg as *mut v4l2_event_subscription) };
+                self.subscribe(id, req == VIDIOC_SUBSCRIBE_EVENT, sub)
+            }
+            VIDIOC_DQEVENT => {
+                let ev = unsafe { &mut *(arg as *mut v4l2_event) };
+                let mut st = self.lock();
+                let c = st.ctxs.get_mut(&id).unwrap();
+                let Some(mut e) = c.events.pop_front() else { return Err(libc::ENOENT) };
+                e.pending = c.events.len() as u32;
+                *ev = e;
+                sync_ready(&mut st, id);
+                Ok(0)
+            }
+            VIDIOC_G_PRIORITY => {
+                let st = self.lock();
+                let max = st.prio.values().copied().max().unwrap_or(2);
+                unsafe { *(arg as *mut u32) = max };
+                Ok(0)
+            }
+            VIDIOC_S_PRIORITY => {
+                let v = unsafe { *(arg as *const u32) };
+                if !(1..=3).contains(&v) {
+                    return Err(libc::EINVAL);
+                }
+                let mut st = self.lock();
+                // v4l2_prio_check: another handle holds a higher priority
+                let own = st.prio.get(&fd).copied().unwrap_or(2);
+                let other = st.prio.iter().filter(|(f, _)| **f != fd).map(|(_, v)| *v).max().unwrap_or(0);
+                if other > own {
+                    return Err(libc::EBUSY);
+                }
+                st.prio.insert(fd, v);
+                Ok(0)
+            }
+            VIDIOC_DECODER_CMD | VIDIOC_TRY_DECODER_CMD => {
+                // V4L2_DEC_CMD_FLUSH, only with HOLD_CAPTURE_BUF support (cedrus)
+                let c = unsafe { &mut *(arg as *mut v4l2_decoder_cmd) };
+                if p != Personality::Cedrus {
+                    return Err(libc::ENOTTY);
+                }
+                if c.cmd != V4L2_DEC_CMD_FLUSH {
+                    return Err(libc::EINVAL);
+                }
+                c.flags = 0;
+                if req == VIDIOC_DECODER_CMD {
+                    let mut st = self.lock();
+                    if let Some(cx) = st.ctxs.get_mut(&id) {
+                        // release a held CAPTURE buffer if no job is running
+                        if !cx.busy {
+                            if let Some(h) = cx.held_cap.take() {
+                                let hb = &mut cx.cap_q.bufs[h as usize];
+                                hb.state = BufState::Done;
+                                hb.has_picture = true;
+                                cx.cap_q.done.push_back(h);
+                            }
+                        }
+                    }
+                    sync_ready(&mut st, id);
+                    drop(st);
+                    self.cv.notify_all();
+                }
+                Ok(0)
+            }
             _ => Err(libc::ENOTTY),
         }
+    }
+
+    fn subscribe(&self, id: u32, on: bool, sub: &mut v4l2_event_subscription) -> R<c_int> {
+        let p = self.persona();
+        let mut st = self.lock();
+        let c = st.ctxs.get_mut(&id).unwrap();
+        sub.reserved = [0; 5];
+        if !on {
+            if sub.type_ == V4L2_EVENT_ALL {
+                c.subs.clear();
+            } else {
+                c.subs.retain(|s| *s != (sub.type_, sub.id));
+            }
+            return Ok(0);
+        }
+        if sub.type_ != V4L2_EVENT_CTRL {
+            return Err(libc::EINVAL);
+        }
+        let d = ctrls::ctrl_defs(p).into_iter().find(|d| d.id == sub.id).ok_or(libc::EINVAL)?;
+        if c.subs.contains(&(sub.type_, sub.id)) {
+            return Ok(0);
+        }
+        c.subs.push((sub.type_, sub.id));
+        if sub.flags & V4L2_EVENT_SUB_FL_SEND_INITIAL != 0 && !matches!(d.kind, Kind::Class) {
+            let mut e = v4l2_event { type_: V4L2_EVENT_CTRL, id: sub.id, sequence: c.ev_seq, ..Default::default() };
+            c.ev_seq += 1;
+            let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+            e.timestamp.tv_sec = ts.tv_sec;
+            e.timestamp.tv_nsec = ts.tv_nsec;
+            let mut ce = v4l2_event_ctrl { changes: V4L2_EVENT_CTRL_CH_VALUE | V4L2_EVENT_CTRL_CH_FLAGS, ..Default::default() };
+            match d.kind {
+                Kind::Menu { min, max, def, .. } => {
+                    ce.type_ = v4l2_ctrl_type_V4L2_CTRL_TYPE_MENU;
+                    ce.__bindgen_anon_1.value = c.ctrls.menu(sub.id).unwrap_or(def as i32);
+                    ce.minimum = min as i32;
+                    ce.maximum = max as i32;
+                    ce.step = 1;
+                    ce.default_value = def as i32;
+                }
+                Kind::Compound { ty, .. } => {
+                    ce.type_ = ty;
+                    ce.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD;
+                }
+                Kind::Class => {}
+            }
+            e.u.ctrl = ce;
+            c.events.push_back(e);
+        }
+        sync_ready(&mut st, id);
+        Ok(0)
     }
 
     fn queue_of<'a>(&self, c: &'a Ctx, ty: u32) -> R<&'a Queue> {
@@ -950,11 +1185,13 @@ impl Sim {
             let w = align(w.clamp(minw, maxw) as usize, 16) as u32;
             let h = align(h.clamp(minh, maxh) as usize, 16) as u32;
             let size = if size == 0 { w * h * 3 / 2 + 1024 } else { size };
-            Fmt { fourcc: PIX_FMT_H264_SLICE, width: w, height: h, bytesperline: 0, sizeimage: size.max(4096) }
+            Fmt { color: read_color(p, f), fourcc: PIX_FMT_H264_SLICE, width: w, height: h, bytesperline: 0, sizeimage: size.max(4096) }
         } else {
             let _ = (w, h, fourcc);
             // decoded format follows the coded format (hantro_try_fmt)
-            cap_fmt_for(p, p.cap_fourcc(), c.out_fmt.width, c.out_fmt.height)
+            let mut cf = cap_fmt_for(p, p.cap_fourcc(), c.out_fmt.width, c.out_fmt.height);
+            cf.color = c.out_fmt.color;
+            cf
         };
         if req == VIDIOC_TRY_FMT {
             write_fmt(p, f, &new);
@@ -970,6 +1207,7 @@ impl Sim {
             c.out_fmt = new;
             // a new coded format resets the decoded format
             c.cap_fmt = cap_fmt_for(p, p.cap_fourcc(), new.width, new.height);
+            c.cap_fmt.color = new.color;
         } else {
             if !c.cap_q.bufs.is_empty() {
                 return Err(libc::EBUSY);
@@ -1068,6 +1306,7 @@ impl Sim {
                 if planes.is_null() || b.length < 1 {
                     return Err(libc::EINVAL);
                 }
+                copy_from_user(planes as *const u8, std::mem::size_of::<v4l2_plane>())?;
             }
             if buf.state != BufState::Dequeued {
                 return Err(libc::EINVAL);
@@ -1249,12 +1488,15 @@ impl Sim {
                     // fixed by the hardware, still settable to its one value
                 }
             }
+            Kind::Class => {
+                q.type_ = v4l2_ctrl_type_V4L2_CTRL_TYPE_CTRL_CLASS;
+                q.flags = V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY;
+            }
             Kind::Compound { ty, size } => {
                 q.type_ = ty;
                 q.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD;
                 q.elem_size = size as u32;
                 q.elems = 1;
-                q.step = 1;
             }
         }
         Ok(0)
@@ -1267,6 +1509,9 @@ impl Sim {
         let count = c.count as usize;
         if count > 1024 {
             return Err(libc::EINVAL);
+        }
+        if count > 0 {
+            copy_from_user(c.controls as *const u8, count * std::mem::size_of::<v4l2_ext_control>())?;
         }
         let arr: &mut [v4l2_ext_control] = if count == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(c.controls, count) } };
         let is_req = which == V4L2_CTRL_WHICH_REQUEST_VAL;
@@ -1286,10 +1531,20 @@ impl Sim {
         // validation errors that happen before anything is applied)
         let mut vals = Vec::with_capacity(count);
         for (i, x) in arr.iter_mut().enumerate() {
+            let vidx = if req == VIDIOC_TRY_EXT_CTRLS { i as u32 } else { count as u32 };
             let Some(d) = defs.iter().find(|d| d.id == x.id) else {
-                c.error_idx = if req == VIDIOC_G_EXT_CTRLS { i as u32 } else { count as u32 };
+                c.error_idx = vidx;
                 return Err(libc::EINVAL);
             };
+            if matches!(d.kind, Kind::Class) {
+                c.error_idx = vidx;
+                return Err(libc::EACCES);
+            }
+            // legacy ctrl_class must match the control's class
+            if which != 0 && which < V4L2_CTRL_WHICH_DEF_VAL && (x.id & 0x0fff_0000) != which {
+                c.error_idx = vidx;
+                return Err(libc::EINVAL);
+            }
             if let Kind::Compound { size, .. } = d.kind {
                 if (x.size as usize) < size {
                     x.size = size as u32;
@@ -1298,10 +1553,7 @@ impl Sim {
                 }
                 if req != VIDIOC_G_EXT_CTRLS {
                     let ptr = unsafe { x.__bindgen_anon_1.ptr } as *const u8;
-                    if ptr.is_null() {
-                        return Err(libc::EFAULT);
-                    }
-                    let data = unsafe { std::slice::from_raw_parts(ptr, size) }.to_vec();
+                    let data = copy_from_user(ptr, size)?;
                     if let Err(e) = ctrls::validate(p, x.id, &data) {
                         self.log(&format!("S/TRY_EXT_CTRLS: {e} -> EINVAL"));
                         c.error_idx = i as u32;
@@ -1312,7 +1564,11 @@ impl Sim {
             } else if let Kind::Menu { min, max, skip, .. } = d.kind {
                 if req != VIDIOC_G_EXT_CTRLS {
                     let v = unsafe { x.__bindgen_anon_1.value } as i64;
-                    if v < min || v > max || skip & (1 << v.clamp(0, 63)) != 0 {
+                    if v < min || v > max {
+                        c.error_idx = i as u32;
+                        return Err(libc::ERANGE);
+                    }
+                    if skip & (1 << v.clamp(0, 63)) != 0 {
                         c.error_idx = i as u32;
                         return Err(libc::EINVAL);
                     }
@@ -1338,15 +1594,21 @@ impl Sim {
                     let v = src.get(x.id).or(dflt.get(x.id)).unwrap_or(&[]);
                     let d = defs.iter().find(|d| d.id == x.id).unwrap();
                     match d.kind {
+                        Kind::Class => {}
                         Kind::Menu { .. } => x.__bindgen_anon_1.value = i32::from_ne_bytes([v[0], v[1], v[2], v[3]]),
-                        Kind::Compound { size, .. } => unsafe {
-                            std::ptr::copy_nonoverlapping(v.as_ptr(), x.__bindgen_anon_1.ptr as *mut u8, size.min(v.len()))
-                        },
+                        Kind::Compound { size, .. } => {
+                            copy_to_user(unsafe { x.__bindgen_anon_1.ptr } as *mut u8, &v[..size.min(v.len())])?
+                        }
                     }
                 }
                 Ok(0)
             }
-            VIDIOC_TRY_EXT_CTRLS => Ok(0),
+            VIDIOC_TRY_EXT_CTRLS => {
+                if which == V4L2_CTRL_WHICH_DEF_VAL {
+                    return Err(libc::EINVAL);
+                }
+                Ok(0)
+            }
             _ => {
                 if which == V4L2_CTRL_WHICH_DEF_VAL {
                     return Err(libc::EINVAL);
@@ -1384,8 +1646,49 @@ impl Sim {
     }
 }
 
+fn known_ioctl(k: FileKind, req: u64) -> bool {
+    match k {
+        FileKind::Media => matches!(req, MEDIA_IOC_DEVICE_INFO | MEDIA_IOC_G_TOPOLOGY | MEDIA_IOC_REQUEST_ALLOC | MEDIA_IOC_ENUM_ENTITIES | MEDIA_IOC_ENUM_LINKS),
+        FileKind::Request(_) => matches!(req, MEDIA_REQUEST_IOC_QUEUE | MEDIA_REQUEST_IOC_REINIT),
+        FileKind::Export => req == DMA_BUF_IOCTL_SYNC,
+        FileKind::Dri => false,
+        FileKind::Video(_) => matches!(
+            req,
+            VIDIOC_QUERYCAP
+                | VIDIOC_ENUM_FMT
+                | VIDIOC_ENUM_FRAMESIZES
+                | VIDIOC_G_FMT
+                | VIDIOC_S_FMT
+                | VIDIOC_TRY_FMT
+                | VIDIOC_REQBUFS
+                | VIDIOC_CREATE_BUFS
+                | VIDIOC_QUERYBUF
+                | VIDIOC_QBUF
+                | VIDIOC_DQBUF
+                | VIDIOC_EXPBUF
+                | VIDIOC_STREAMON
+                | VIDIOC_STREAMOFF
+                | VIDIOC_QUERYCTRL
+                | VIDIOC_QUERY_EXT_CTRL
+                | VIDIOC_QUERYMENU
+                | VIDIOC_G_CTRL
+                | VIDIOC_S_CTRL
+                | VIDIOC_G_EXT_CTRLS
+                | VIDIOC_S_EXT_CTRLS
+                | VIDIOC_TRY_EXT_CTRLS
+                | VIDIOC_G_PRIORITY
+                | VIDIOC_SUBSCRIBE_EVENT
+                | VIDIOC_UNSUBSCRIBE_EVENT
+                | VIDIOC_DQEVENT
+                | VIDIOC_S_PRIORITY
+                | VIDIOC_DECODER_CMD
+                | VIDIOC_TRY_DECODER_CMD
+        ),
+    }
+}
+
 fn default_out_fmt(_p: Personality) -> Fmt {
-    Fmt { fourcc: PIX_FMT_H264_SLICE, width: 48, height: 48, bytesperline: 0, sizeimage: 48 * 48 * 3 / 2 + 1024 }
+    Fmt { color: [0; 4], fourcc: PIX_FMT_H264_SLICE, width: 48, height: 48, bytesperline: 0, sizeimage: 48 * 48 * 3 / 2 + 1024 }
 }
 
 /// Decoded (CAPTURE) format for a coded size, as the drivers compute it.
@@ -1396,7 +1699,7 @@ fn cap_fmt_for(p: Personality, fourcc: u32, w: u32, h: u32) -> Fmt {
             let w = align(w as usize, 32) as u32;
             let h = align(h as usize, 32) as u32;
             let l = Layout::Nv12Tiled32 { stride: w as usize, height: h as usize };
-            Fmt { fourcc, width: w, height: h, bytesperline: w, sizeimage: l.size() as u32 }
+            Fmt { color: [0; 4], fourcc, width: w, height: h, bytesperline: w, sizeimage: l.size() as u32 }
         }
         _ => {
             let w = align(w as usize, sw as usize) as u32;
@@ -1404,7 +1707,7 @@ fn cap_fmt_for(p: Personality, fourcc: u32, w: u32, h: u32) -> Fmt {
             let mbs = w.div_ceil(16) * h.div_ceil(16);
             // + motion vector storage appended by the hardware
             let extra = if p == Personality::HantroG1 { 64 * mbs } else { 128 * mbs };
-            Fmt { fourcc, width: w, height: h, bytesperline: w, sizeimage: w * h * 3 / 2 + extra }
+            Fmt { color: [0; 4], fourcc, width: w, height: h, bytesperline: w, sizeimage: w * h * 3 / 2 + extra }
         }
     }
 }
@@ -1429,6 +1732,10 @@ fn write_fmt(p: Personality, f: &mut v4l2_format, m: &Fmt) {
             mp.num_planes = 1;
             mp.plane_fmt[0].sizeimage = m.sizeimage;
             mp.plane_fmt[0].bytesperline = m.bytesperline;
+            mp.colorspace = m.color[0];
+            mp.xfer_func = m.color[1] as u8;
+            mp.__bindgen_anon_1.ycbcr_enc = m.color[2] as u8;
+            mp.quantization = m.color[3] as u8;
         } else {
             let sp = &mut f.fmt.pix;
             *sp = v4l2_pix_format::default();
@@ -1438,6 +1745,22 @@ fn write_fmt(p: Personality, f: &mut v4l2_format, m: &Fmt) {
             sp.field = v4l2_field_V4L2_FIELD_NONE;
             sp.sizeimage = m.sizeimage;
             sp.bytesperline = m.bytesperline;
+            sp.colorspace = m.color[0];
+            sp.xfer_func = m.color[1];
+            sp.__bindgen_anon_1.ycbcr_enc = m.color[2];
+            sp.quantization = m.color[3];
+        }
+    }
+}
+
+fn read_color(p: Personality, f: &v4l2_format) -> [u32; 4] {
+    unsafe {
+        if p.mplane() {
+            let mp = &f.fmt.pix_mp;
+            [mp.colorspace, mp.xfer_func as u32, mp.__bindgen_anon_1.ycbcr_enc as u32, mp.quantization as u32]
+        } else {
+            let sp = &f.fmt.pix;
+            [sp.colorspace, sp.xfer_func, sp.__bindgen_anon_1.ycbcr_enc, sp.quantization]
         }
     }
 }
@@ -1455,6 +1778,9 @@ fn read_fmt(p: Personality, f: &v4l2_format) -> (u32, u32, u32, u32) {
 }
 
 fn fill_buf(p: Personality, b: &mut v4l2_buffer, buf: &Buf, dq: bool) -> R<()> {
+    if p.mplane() {
+        copy_from_user(unsafe { b.m.planes } as *const u8, std::mem::size_of::<v4l2_plane>())?;
+    }
     b.flags = buf.flags | V4L2_BUF_FLAG_TIMESTAMP_COPY;
     match buf.state {
         BufState::Queued | BufState::Active => b.flags |= V4L2_BUF_FLAG_QUEUED,
@@ -1494,11 +1820,11 @@ fn fill_buf(p: Personality, b: &mut v4l2_buffer, buf: &Buf, dq: bool) -> R<()> {
 }
 
 fn video_revents(c: &Ctx) -> i16 {
-    let mut r = 0;
+    let mut r = if c.events.is_empty() { 0 } else { libc::POLLPRI };
     let oq = c.out_q.streaming && c.out_q.queued_count() > 0;
     let cq = c.cap_q.streaming && c.cap_q.queued_count() > 0;
     if !oq && !cq {
-        return libc::POLLERR;
+        return r | libc::POLLERR;
     }
     if !c.out_q.done.is_empty() {
         r |= libc::POLLOUT | libc::POLLWRNORM;

@@ -475,10 +475,22 @@ fn fill_stat(buf: *mut libc::stat, mode: u32, rdev: u64) {
     }
 }
 
+/// sysfs directories of the emulated nodes (/sys/dev/char/M:m[/device]).
+fn sys_dir(p: &str) -> bool {
+    let Some(c) = config() else { return false };
+    let v = format!("/sys/dev/char/{}:{}", crate::device::VIDEO_MAJOR, c.video_minor());
+    let m = format!("/sys/dev/char/{}:0", crate::device::MEDIA_MAJOR);
+    let p = p.trim_end_matches('/');
+    p == v || p == m || p == format!("{v}/device") || p == format!("{m}/device")
+}
+
 unsafe fn stat_path(p: *const c_char) -> Option<(u32, u64)> {
     let s = path_str(p)?;
     if !s.starts_with('/') {
         return None;
+    }
+    if s.starts_with("/sys/dev/char/") && guarded(|| Some(sys_dir(s))).unwrap_or(false) {
+        return Some((libc::S_IFDIR | 0o755, 0));
     }
     if !ours_path(s) || sys_file(s).is_some() {
         return None;
@@ -606,7 +618,37 @@ static DIRS: Mutex<Option<DirMap>> = Mutex::new(None);
 
 #[no_mangle]
 pub unsafe extern "C" fn opendir(name: *const c_char) -> *mut libc::DIR {
-    let d = real!(opendir: fn(*const c_char) -> *mut libc::DIR).map_or(std::ptr::null_mut(), |f| f(name));
+    let mut d = real!(opendir: fn(*const c_char) -> *mut libc::DIR).map_or(std::ptr::null_mut(), |f| f(name));
+    // /sys/dev/char/81:N/device lists the media node (how v4l-utils and
+    // others find the media device of a video node)
+    if d.is_null() {
+        if let Some(dir) = path_str(name) {
+            let want = guarded(|| {
+                let c = config()?;
+                if !sys_dir(dir) {
+                    return None;
+                }
+                let vdev = format!("/sys/dev/char/{}:{}/device", crate::device::VIDEO_MAJOR, c.video_minor());
+                Some(if dir.trim_end_matches('/') == vdev {
+                    vec![c.media_path.rsplit('/').next().unwrap_or("media0").to_string()]
+                } else {
+                    vec!["uevent".to_string(), "device".to_string()]
+                })
+            });
+            if let Some(names) = want {
+                let empty = std::env::temp_dir().join(format!("hantro-sim-empty-{}", libc::getuid()));
+                let _ = std::fs::create_dir(&empty);
+                if let Ok(cp) = std::ffi::CString::new(empty.to_string_lossy().as_bytes()) {
+                    d = real!(opendir: fn(*const c_char) -> *mut libc::DIR).map_or(std::ptr::null_mut(), |f| f(cp.as_ptr()));
+                    if !d.is_null() {
+                        let mut g = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+                        g.get_or_insert_with(|| DirMap(HashMap::new())).0.insert(d as usize, DirExtra { names, ent: Box::new(std::mem::zeroed()) });
+                    }
+                }
+                return d;
+            }
+        }
+    }
     if d.is_null() {
         return d;
     }
