@@ -208,6 +208,11 @@ pub fn slice_nal(data: &[u8]) -> Result<&[u8], CodecError> {
     strip_start_code(data).map_err(CodecError::BadNal)
 }
 
+const UNUSED_REF: v4l2::v4l2_h264_reference = v4l2::v4l2_h264_reference {
+    fields: 0xff,
+    index: 0xff,
+};
+
 fn flag(cond: bool, bit: u32) -> u32 {
     if cond {
         bit
@@ -317,26 +322,71 @@ fn build_sps(
     Ok(sps)
 }
 
+/// What [`translate_with_state`] remembers between pictures: the PPS
+/// num_ref_idx_lX_default_active_minus1 values (which VA does not carry)
+/// learnt from slices without num_ref_idx_active_override_flag, per
+/// pic_parameter_set_id. Keep one per VA context.
+#[derive(Debug, Clone)]
+pub struct H264State {
+    ref_idx_defaults: [[Option<u8>; 2]; 256],
+}
+
+impl Default for H264State {
+    fn default() -> Self {
+        H264State {
+            ref_idx_defaults: [[None; 2]; 256],
+        }
+    }
+}
+
+/// PPS num_ref_idx_lX_default_active_minus1. They equal the active counts
+/// of any slice without an override (exact, and the only case where a
+/// hardware slice-header parser uses them); when every slice of the
+/// picture overrides, the value learnt from earlier pictures with the same
+/// PPS id is used, else the first slice's active count (any legal value
+/// decodes the same then).
+fn ref_idx_defaults(headers: &[SliceHeader], state: &mut H264State) -> [u8; 2] {
+    let pps_id = headers.first().map_or(0, |h| h.pic_parameter_set_id) as usize;
+    let mut out = [0u8; 2];
+    for (l, o) in out.iter_mut().enumerate() {
+        let has_list = |h: &&SliceHeader| {
+            if l == 0 {
+                !h.slice_type.is_intra()
+            } else {
+                h.slice_type.is_b()
+            }
+        };
+        let active = |h: &SliceHeader| {
+            if l == 0 {
+                h.num_ref_idx_l0_active_minus1
+            } else {
+                h.num_ref_idx_l1_active_minus1
+            }
+        };
+        let exact = headers
+            .iter()
+            .filter(has_list)
+            .find(|h| !h.num_ref_idx_active_override_flag)
+            .map(active);
+        let remembered = &mut state.ref_idx_defaults[pps_id][l];
+        if exact.is_some() {
+            *remembered = exact;
+        }
+        *o = exact
+            .or(*remembered)
+            .or_else(|| headers.iter().find(has_list).map(active))
+            .unwrap_or(0);
+    }
+    out
+}
+
 fn build_pps(
     pic: &va::VAPictureParameterBufferH264,
     first: &SliceHeader,
-    headers: &[SliceHeader],
+    [default_l0, default_l1]: [u8; 2],
     scaling: bool,
 ) -> v4l2::v4l2_ctrl_h264_pps {
     let p = va_pic_fields(pic);
-    // The PPS defaults equal the active counts of any slice without an
-    // override; if every slice overrides, the default is never used by a
-    // hardware slice-header parser and any legal value will do.
-    let default_l0 = headers
-        .iter()
-        .find(|h| !h.slice_type.is_intra() && !h.num_ref_idx_active_override_flag)
-        .or_else(|| headers.iter().find(|h| !h.slice_type.is_intra()))
-        .map_or(0, |h| h.num_ref_idx_l0_active_minus1);
-    let default_l1 = headers
-        .iter()
-        .find(|h| h.slice_type.is_b() && !h.num_ref_idx_active_override_flag)
-        .or_else(|| headers.iter().find(|h| h.slice_type.is_b()))
-        .map_or(0, |h| h.num_ref_idx_l1_active_minus1);
     v4l2::v4l2_ctrl_h264_pps {
         pic_parameter_set_id: first.pic_parameter_set_id,
         seq_parameter_set_id: 0,
@@ -396,6 +446,11 @@ fn build_scaling_matrix(
         }
     }
     m
+}
+
+fn is_flat(iq: &va::VAIQMatrixBufferH264, with_8x8: bool) -> bool {
+    iq.ScalingList4x4.iter().flatten().all(|&v| v == 16)
+        && (!with_8x8 || iq.ScalingList8x8.iter().flatten().all(|&v| v == 16))
 }
 
 /// A DPB entry under construction (VA may list the two fields of one
@@ -591,7 +646,8 @@ fn check_same(i: usize, first: &SliceHeader, h: &SliceHeader) -> Result<(), Code
 
 /// Translates one VA picture into V4L2 controls. Parses every slice header
 /// (both modes need the picture-level syntax; slice-based mode also gets
-/// per-slice controls).
+/// per-slice controls). Stateless: see [`translate_with_state`] for the one
+/// thing history improves.
 ///
 /// The DPB is VA's ReferenceFrames minus invalid and non-reference entries,
 /// two entries of one surface merged, in VA's order; RefPicList entries
@@ -602,6 +658,18 @@ pub fn translate(
     input: &PictureInput,
     refs: &dyn RefTimestamps,
     mode: DecodeMode,
+) -> Result<H264Controls, CodecError> {
+    translate_with_state(input, refs, mode, &mut H264State::default())
+}
+
+/// [`translate`], remembering the PPS reference-count defaults across
+/// pictures in `state` (see [`H264State`]) so `pps` matches the bitstream's
+/// PPS even for pictures whose slices all override them.
+pub fn translate_with_state(
+    input: &PictureInput,
+    refs: &dyn RefTimestamps,
+    mode: DecodeMode,
+    state: &mut H264State,
 ) -> Result<H264Controls, CodecError> {
     let pic = input.pic;
     if input.slices.is_empty() {
@@ -641,10 +709,21 @@ pub fn translate(
         );
     }
 
+    // A flat matrix (all 16, the default without any scaling lists) is
+    // sent as no matrix: the uAPI asks for SCALING_MATRIX_PRESENT only when
+    // a non-flat matrix applies, and FFmpeg sends an IQ buffer for every
+    // picture. Without transform_8x8_mode_flag the 8x8 lists are unused.
+    let t8x8 = va_pic_fields(pic).transform_8x8_mode_flag() != 0;
     let scaling_matrix = input
         .iq
+        .filter(|iq| !is_flat(iq, t8x8))
         .map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
-    let pps = build_pps(pic, first, &parsed, scaling_matrix.is_some());
+    let pps = build_pps(
+        pic,
+        first,
+        ref_idx_defaults(&parsed, state),
+        scaling_matrix.is_some(),
+    );
 
     // DPB.
     let cur_bottom = first.field_pic_flag.then_some(first.bottom_field_flag);
@@ -767,6 +846,10 @@ pub fn translate(
                     h.sp_for_switch_flag,
                     v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH,
                 ),
+                // Entries past the active counts: 0xff/0xff, as GStreamer
+                // sends them (no driver reads them).
+                ref_pic_list0: [UNUSED_REF; 32],
+                ref_pic_list1: [UNUSED_REF; 32],
                 ..Default::default()
             };
             let lists: [(u8, usize, &[va::VAPictureH264; 32]); 2] = [

@@ -454,6 +454,8 @@ fn check_stream(stream: &[u8], trace: &str) -> Result<Vec<SliceHeader>, String> 
     let mut sps = HashMap::new();
     let mut pps = HashMap::new();
     let mut checked = Vec::new();
+    let mut state = H264State::default();
+    let mut learned = [false; 2];
     for (nal, unit) in nals.iter().zip(units.iter()) {
         let kv = || {
             unit.iter()
@@ -476,7 +478,11 @@ fn check_stream(stream: &[u8], trace: &str) -> Result<Vec<SliceHeader>, String> 
                 if h.header_bit_size_escaped != h.header_bit_size + 8 * epbs {
                     return Err(format!("slice {n}: escaped size off ({epbs} EPBs)"));
                 }
-                check_translate_frame(nal, &h, &sps, &pps)
+                if !h.num_ref_idx_active_override_flag {
+                    learned[0] |= !h.slice_type.is_intra();
+                    learned[1] |= h.slice_type.is_b();
+                }
+                check_translate_frame(nal, &h, &sps, &pps, &mut state, learned)
                     .map_err(|e| format!("slice {n}: translate: {e}"))?;
                 checked.push(h);
             }
@@ -491,6 +497,8 @@ fn check_translate_frame(
     h: &SliceHeader,
     sps: &HashMap<String, i64>,
     pps: &HashMap<String, i64>,
+    state: &mut H264State,
+    learned: [bool; 2],
 ) -> Result<(), String> {
     let g = |m: &HashMap<String, i64>, k: &str, d: i64| *m.get(k).unwrap_or(&d);
     let frame_mbs_only = g(sps, "frame_mbs_only_flag", 1) != 0;
@@ -545,7 +553,8 @@ fn check_translate_frame(
         iq: None,
         slices: &slices,
     };
-    let c = translate(&input, &NoRefs, DecodeMode::FrameBased).map_err(|e| e.to_string())?;
+    let c = translate_with_state(&input, &NoRefs, DecodeMode::FrameBased, state)
+        .map_err(|e| e.to_string())?;
     let d = &c.decode_params;
     let want = (
         h.frame_num,
@@ -571,12 +580,22 @@ fn check_translate_frame(
     if (d.flags & v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC != 0) != h.idr_pic_flag {
         return Err("IDR flag".into());
     }
-    if c.pps.num_ref_idx_l0_default_active_minus1 as i64
-        != g(pps, "num_ref_idx_l0_default_active_minus1", 0)
-        && !h.slice_type.is_intra()
-        && !h.num_ref_idx_active_override_flag
+    // Once any slice without an override showed the PPS defaults, the
+    // state reproduces them for every later picture.
+    let got = [
+        c.pps.num_ref_idx_l0_default_active_minus1,
+        c.pps.num_ref_idx_l1_default_active_minus1,
+    ];
+    for (l, name) in [
+        "num_ref_idx_l0_default_active_minus1",
+        "num_ref_idx_l1_default_active_minus1",
+    ]
+    .iter()
+    .enumerate()
     {
-        return Err("pps num_ref_idx_l0_default_active_minus1".into());
+        if learned[l] && got[l] as i64 != g(pps, name, 0) {
+            return Err(format!("pps {name} {} != {}", got[l], g(pps, name, 0)));
+        }
     }
     if c.sps.pic_height_in_map_units_minus1 as i64 != map_units - 1 {
         return Err("pic_height_in_map_units_minus1".into());
@@ -1081,7 +1100,9 @@ fn frame_dpb_pic_num_wrap_and_long_term() {
         .map(|r| (r.index, r.fields))
         .collect();
     let f = v4l2::V4L2_H264_FRAME_REF as u8;
-    assert_eq!(idx, vec![(0, f), (1, f), (2, f), (0, 0)]);
+    assert_eq!(idx, vec![(0, f), (1, f), (2, f), (0xff, 0xff)]);
+    let l1 = &c.slices[0].slice_params.ref_pic_list1;
+    assert!(l1.iter().all(|r| (r.index, r.fields) == (0xff, 0xff)));
     assert!(c.slices[0].pred_weights.is_none());
     assert!(c.scaling_matrix.is_none());
     assert_eq!(
@@ -1176,7 +1197,14 @@ fn field_pictures_merge_fields_and_number_by_parity() {
     // A driver that remembers how each reference was coded: surface 4 as a
     // bottom-first field pair (FIELD, same parity first → 2 * 4 + 1), surface
     // 5 as a frame (no FIELD, neither parity → 2 * 1), surface 3 as fields.
-    let c = run(&pic, &[(sp, nal.clone())], None, &FieldRefs, DecodeMode::SliceBased).unwrap();
+    let c = run(
+        &pic,
+        &[(sp, nal.clone())],
+        None,
+        &FieldRefs,
+        DecodeMode::SliceBased,
+    )
+    .unwrap();
     let d = &c.decode_params;
     let field = v4l2::V4L2_H264_DPB_ENTRY_FLAG_FIELD;
     assert_eq!((d.dpb[0].pic_num, d.dpb[0].flags & field), (10, field));
@@ -1313,6 +1341,97 @@ fn scaling_matrix_is_copied_in_uapi_order() {
     for i in 0..6 {
         assert_eq!(m.scaling_list_8x8[i], iq.ScalingList8x8[i % 2], "list {i}");
     }
+}
+
+#[test]
+fn flat_iq_matrix_is_no_matrix() {
+    let mut iq = va::VAIQMatrixBufferH264::default();
+    iq.ScalingList4x4 = [[16; 16]; 6];
+    let nal = build_slice(Spec {
+        slice_type: 7,
+        idr: true,
+        frame_num: 0,
+        ..Default::default()
+    });
+    let sp = slice_params(0, 0, &[], &[]);
+    let present = v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT;
+    // 8x8 lists are ignored (zero here) without transform_8x8_mode_flag.
+    let pic = make_pic(|_, _, _| {});
+    let c = run(
+        &pic,
+        &[(sp, nal.clone())],
+        Some(&iq),
+        &Refs,
+        DecodeMode::FrameBased,
+    )
+    .unwrap();
+    assert!(c.scaling_matrix.is_none());
+    assert_eq!(c.pps.flags as u32 & present, 0);
+    // With 8x8 transforms they count: zeros are not flat.
+    let pic8 = make_pic(|_, _, p| p.set_transform_8x8_mode_flag(1));
+    let c = run(
+        &pic8,
+        &[(sp, nal.clone())],
+        Some(&iq),
+        &Refs,
+        DecodeMode::FrameBased,
+    )
+    .unwrap();
+    assert!(c.scaling_matrix.is_some());
+    assert_ne!(c.pps.flags as u32 & present, 0);
+    iq.ScalingList8x8 = [[16; 64]; 2];
+    let c = run(
+        &pic8,
+        &[(sp, nal.clone())],
+        Some(&iq),
+        &Refs,
+        DecodeMode::FrameBased,
+    )
+    .unwrap();
+    assert!(c.scaling_matrix.is_none());
+    // One non-16 entry is enough.
+    iq.ScalingList4x4[5][15] = 17;
+    let c = run(&pic, &[(sp, nal)], Some(&iq), &Refs, DecodeMode::FrameBased).unwrap();
+    assert_eq!(c.scaling_matrix.unwrap().scaling_list_4x4[5][15], 17);
+}
+
+#[test]
+fn pps_ref_idx_defaults_are_remembered_per_pps() {
+    let pic = make_pic(|pic, _, _| {
+        pic.ReferenceFrames[0] = ref_pic(7, 1, SHORT, 0, 0);
+    });
+    let list = [ref_pic(7, 1, SHORT, 0, 0)];
+    let mut state = H264State::default();
+    let go = |nal: Vec<u8>, l0: u8, state: &mut H264State| {
+        let sp = slice_params(l0, 0, &list, &[]);
+        let inputs = [SliceInput {
+            params: &sp,
+            data: &nal,
+        }];
+        let input = PictureInput {
+            profile: va::VAProfileH264Main,
+            pic: &pic,
+            iq: None,
+            slices: &inputs,
+        };
+        translate_with_state(&input, &Refs, DecodeMode::FrameBased, state)
+            .unwrap()
+            .pps
+            .num_ref_idx_l0_default_active_minus1
+    };
+    let overriding = || {
+        build_slice(Spec {
+            overrides: Some((0, 0)),
+            ..Default::default()
+        })
+    };
+    // Nothing known yet: the overriding slice's own count.
+    assert_eq!(go(overriding(), 0, &mut state), 0);
+    // A slice without override shows the default (VA's active count = 2).
+    assert_eq!(go(build_slice(Spec::default()), 2, &mut state), 2);
+    // Later all-overriding pictures keep it; stateless translate cannot.
+    assert_eq!(go(overriding(), 0, &mut state), 2);
+    assert_eq!(go(overriding(), 0, &mut H264State::default()), 0);
 }
 
 #[test]
