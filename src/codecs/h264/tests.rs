@@ -1345,8 +1345,10 @@ fn scaling_matrix_is_copied_in_uapi_order() {
 
 #[test]
 fn flat_iq_matrix_is_no_matrix() {
-    let mut iq = va::VAIQMatrixBufferH264::default();
-    iq.ScalingList4x4 = [[16; 16]; 6];
+    let mut iq = va::VAIQMatrixBufferH264 {
+        ScalingList4x4: [[16; 16]; 6],
+        ..Default::default()
+    };
     let nal = build_slice(Spec {
         slice_type: 7,
         idr: true,
