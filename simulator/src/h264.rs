@@ -662,3 +662,158 @@ pub fn coded_size(sps: &v4l2_ctrl_h264_sps) -> (u32, u32) {
     let h = (sps.pic_height_in_map_units_minus1 as u32 + 1) * 16 * if fmo { 1 } else { 2 };
     (w, h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x264_param_sets(extra: &[&str]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let dir = std::env::temp_dir().join(format!("hantro-sim-h264-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let out = dir.join(format!("ps{}.h264", extra.len()));
+        let mut args = vec!["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25", "-frames:v", "2", "-c:v", "libx264"];
+        args.extend_from_slice(extra);
+        let o = out.to_string_lossy().to_string();
+        args.push(&o);
+        let ok = std::process::Command::new("ffmpeg").args(&args).status().ok()?.success();
+        if !ok {
+            return None;
+        }
+        let data = std::fs::read(&out).ok()?;
+        let nals = crate::bits::split_annexb(&data);
+        let sps = nals.iter().find(|n| nal_type(n) == 7)?.to_vec();
+        let pps = nals.iter().find(|n| nal_type(n) == 8)?.to_vec();
+        Some((sps, pps))
+    }
+
+    /// x264 SPS/PPS -> V4L2 controls -> rebuilt NAL units -> parsed again:
+    /// every field the controls carry survives, and the effective scaling
+    /// lists are identical.
+    #[test]
+    fn sps_pps_rebuild_round_trip() {
+        let cqm = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sim/custom.cqm");
+        let cqm_arg = format!("cqmfile={cqm}");
+        let variants: Vec<Vec<&str>> = vec![
+            vec![],
+            vec!["-profile:v", "baseline"],
+            vec!["-profile:v", "main", "-x264-params", "weightb=1:bframes=2"],
+            vec!["-x264-params", &cqm_arg],
+            vec!["-x264-params", "cqm=jvt:chroma-qp-offset=3"],
+        ];
+        for v in variants {
+            let Some((sps_nal, pps_nal)) = x264_param_sets(&v) else {
+                eprintln!("ffmpeg/libx264 missing: skipped");
+                return;
+            };
+            let sps = parse_sps(&sps_nal).unwrap();
+            let pps = parse_pps(&pps_nal, |_| Some(sps.clone())).unwrap();
+            let sm = pps.scaling.as_ref().map(|s| s.to_ctrl());
+            let mut out = Vec::new();
+            write_sps(&sps.ctrl, &mut out);
+            write_pps(&pps.ctrl, &sps.ctrl, sm.as_ref(), &mut out);
+            let nals = crate::bits::split_annexb(&out);
+            assert_eq!(nals.len(), 2);
+            let sps2 = parse_sps(nals[0]).unwrap();
+            let pps2 = parse_pps(nals[1], |_| Some(sps2.clone())).unwrap();
+            assert_eq!(crate::ctrls::struct_bytes(&sps.ctrl), crate::ctrls::struct_bytes(&sps2.ctrl), "{v:?}: SPS control differs");
+            assert_eq!(crate::ctrls::struct_bytes(&pps.ctrl), crate::ctrls::struct_bytes(&pps2.ctrl), "{v:?}: PPS control differs");
+            assert_eq!(pps.scaling, pps2.scaling, "{v:?}: scaling lists differ");
+        }
+    }
+
+    /// SPS-level lists with fall-back rule A, and PPS lists with rule B.
+    #[test]
+    fn scaling_list_fallback_rules() {
+        let mut c = v4l2_ctrl_h264_sps { profile_idc: 100, level_idc: 30, chroma_format_idc: 1, max_num_ref_frames: 1, pic_width_in_mbs_minus1: 10, pic_height_in_map_units_minus1: 8, flags: V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY, ..Default::default() };
+        c.log2_max_frame_num_minus4 = 0;
+        // hand-written SPS with seq_scaling_matrix_present_flag = 1:
+        // list 0 explicit, list 1 absent (-> list 0), list 3 "use default"
+        let mut w = crate::bits::BitWriter::new();
+        w.u(8, 100);
+        w.u(8, 0);
+        w.u(8, 30);
+        w.ue(0);
+        w.ue(1);
+        w.ue(0);
+        w.ue(0);
+        w.u1(false);
+        w.u1(true); // seq_scaling_matrix_present_flag
+        let l0: Vec<u8> = (0..16).map(|i| 10 + i as u8).collect();
+        for i in 0..8 {
+            match i {
+                0 => {
+                    w.u1(true);
+                    write_scaling_list(&mut w, &l0);
+                }
+                3 => {
+                    w.u1(true);
+                    w.se(-8); // nextScale 0 at j=0 -> default list
+                }
+                _ => w.u1(false),
+            }
+        }
+        w.ue(0); // log2_max_frame_num_minus4
+        w.ue(2); // poc type
+        w.ue(1);
+        w.u1(false);
+        w.ue(10);
+        w.ue(8);
+        w.u1(true);
+        w.u1(true);
+        w.u1(false);
+        w.u1(false);
+        let mut nal = vec![0x67];
+        nal.extend(crate::bits::rbsp_to_nal(&w.finish_rbsp()));
+        let sps = parse_sps(&nal).unwrap();
+        let sl = sps.scaling.clone().unwrap();
+        assert_eq!(sl.l4[0].to_vec(), l0);
+        assert_eq!(sl.l4[1].to_vec(), l0, "rule A: list 1 falls back to list 0");
+        assert_eq!(sl.l4[2].to_vec(), l0);
+        assert_eq!(sl.l4[3], DEFAULT_4X4_INTER, "useDefaultScalingMatrixFlag");
+        assert_eq!(sl.l8[0], DEFAULT_8X8_INTRA, "rule A: 8x8 intra falls back to default");
+        c.flags |= 0;
+        // PPS with transform_8x8 and a matrix where only list 1 is sent:
+        // rule B takes list 0 from the SPS.
+        let mut w = crate::bits::BitWriter::new();
+        w.ue(0);
+        w.ue(0);
+        w.u1(true);
+        w.u1(false);
+        w.ue(0);
+        w.ue(0);
+        w.ue(0);
+        w.u1(false);
+        w.u(2, 0);
+        w.se(0);
+        w.se(0);
+        w.se(0);
+        w.u1(true);
+        w.u1(false);
+        w.u1(false);
+        w.u1(true); // transform_8x8_mode_flag
+        w.u1(true); // pic_scaling_matrix_present_flag
+        let l1: Vec<u8> = (0..16).map(|i| 40 - i as u8).collect();
+        for i in 0..8 {
+            if i == 1 {
+                w.u1(true);
+                write_scaling_list(&mut w, &l1);
+            } else {
+                w.u1(false);
+            }
+        }
+        w.se(2);
+        let mut nal = vec![0x68];
+        nal.extend(crate::bits::rbsp_to_nal(&w.finish_rbsp()));
+        let pps = parse_pps(&nal, |_| Some(sps.clone())).unwrap();
+        let pl = pps.scaling.unwrap();
+        assert_eq!(pl.l4[0].to_vec(), l0, "rule B: list 0 from the SPS");
+        assert_eq!(pl.l4[1].to_vec(), l1);
+        assert_eq!(pl.l4[2].to_vec(), l1, "rule B: list 2 falls back to list 1");
+        assert_eq!(pl.l4[3], DEFAULT_4X4_INTER, "rule B: list 3 from the SPS");
+        assert_eq!(pps.ctrl.second_chroma_qp_index_offset, 2);
+        // and the control round trip keeps them
+        let back = ScalingLists::from_ctrl(&pl.to_ctrl());
+        assert_eq!(back.l4, pl.l4);
+        assert_eq!(back.l8[0], pl.l8[0]);
+    }
+}

@@ -481,7 +481,15 @@ fn sys_dir(p: &str) -> bool {
     let v = format!("/sys/dev/char/{}:{}", crate::device::VIDEO_MAJOR, c.video_minor());
     let m = format!("/sys/dev/char/{}:0", crate::device::MEDIA_MAJOR);
     let p = p.trim_end_matches('/');
-    p == v || p == m || p == format!("{v}/device") || p == format!("{m}/device")
+    if p == v || p == m || p == format!("{v}/device") || p == format!("{m}/device") {
+        return true;
+    }
+    // libdrm's drmNodeIsDRM(): /sys/dev/char/226:128/device/drm must exist
+    if !c.dri_path.is_empty() {
+        let d = format!("/sys/dev/char/{}:128", crate::device::DRI_MAJOR);
+        return p == d || p == format!("{d}/device") || p == format!("{d}/device/drm");
+    }
+    false
 }
 
 unsafe fn stat_path(p: *const c_char) -> Option<(u32, u64)> {

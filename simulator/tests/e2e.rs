@@ -131,3 +131,11 @@ fn sanity_stream_features() {
     eprintln!("{}", log.join("\n"));
     assert_eq!(frames.len(), 10);
 }
+
+#[test]
+fn custom_scaling_lists_bit_exact() {
+    let cqm = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sim/custom.cqm");
+    let p = format!("cqmfile={cqm}");
+    check_bit_exact(Personality::HantroG1, "g1-cqmfile", &["-bf", "2", "-x264-params", &p]);
+    check_bit_exact(Personality::Cedrus, "cedrus-cqmfile", &["-x264-params", &format!("{p}:slices=2")]);
+}
