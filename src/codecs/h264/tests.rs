@@ -703,6 +703,47 @@ fn slice_headers_match_ffmpeg_trace() {
             5,
             &["-qp", "45", "-bf", "1", "-x264-params", "keyint=600"],
         ),
+        // 4:0:0 (ChromaArrayType 0: no chroma weights), 4:4:4 and 4:2:2
+        // 10-bit, all with explicit weighted P and custom scaling lists.
+        (
+            "gray",
+            "64x64",
+            6,
+            &[
+                "-pix_fmt",
+                "gray",
+                "-bf",
+                "1",
+                "-x264-params",
+                "weightp=2:cqm=jvt",
+            ],
+        ),
+        (
+            "444",
+            "64x64",
+            6,
+            &[
+                "-pix_fmt",
+                "yuv444p",
+                "-bf",
+                "1",
+                "-x264-params",
+                "weightp=2:cqm=jvt",
+            ],
+        ),
+        (
+            "422p10",
+            "64x64",
+            6,
+            &[
+                "-pix_fmt",
+                "yuv422p10le",
+                "-bf",
+                "1",
+                "-x264-params",
+                "weightp=2",
+            ],
+        ),
     ];
     let mut all = Vec::new();
     for (tag, size, frames, opts) in cases {
