@@ -31,6 +31,8 @@ pub struct Config {
     pub fail_ioctl: Vec<(u64, u32, c_int)>,
     pub log_file: Option<String>,
     pub quiet: bool,
+    /// log every emulated ioctl and its result
+    pub trace: bool,
 }
 
 pub fn ioctl_by_name(n: &str) -> Option<u64> {
@@ -60,6 +62,50 @@ pub fn ioctl_by_name(n: &str) -> Option<u64> {
         "MEDIA_IOC_DEVICE_INFO" => MEDIA_IOC_DEVICE_INFO,
         _ => return None,
     })
+}
+
+/// Name of an ioctl request (for HANTRO_SIM_TRACE).
+pub fn ioctl_name(req: u64) -> String {
+    const ALL: &[(&str, u64)] = &[
+        ("VIDIOC_QUERYCAP", VIDIOC_QUERYCAP),
+        ("VIDIOC_ENUM_FMT", VIDIOC_ENUM_FMT),
+        ("VIDIOC_ENUM_FRAMESIZES", VIDIOC_ENUM_FRAMESIZES),
+        ("VIDIOC_G_FMT", VIDIOC_G_FMT),
+        ("VIDIOC_S_FMT", VIDIOC_S_FMT),
+        ("VIDIOC_TRY_FMT", VIDIOC_TRY_FMT),
+        ("VIDIOC_REQBUFS", VIDIOC_REQBUFS),
+        ("VIDIOC_CREATE_BUFS", VIDIOC_CREATE_BUFS),
+        ("VIDIOC_QUERYBUF", VIDIOC_QUERYBUF),
+        ("VIDIOC_QBUF", VIDIOC_QBUF),
+        ("VIDIOC_DQBUF", VIDIOC_DQBUF),
+        ("VIDIOC_EXPBUF", VIDIOC_EXPBUF),
+        ("VIDIOC_STREAMON", VIDIOC_STREAMON),
+        ("VIDIOC_STREAMOFF", VIDIOC_STREAMOFF),
+        ("VIDIOC_QUERYCTRL", VIDIOC_QUERYCTRL),
+        ("VIDIOC_QUERY_EXT_CTRL", VIDIOC_QUERY_EXT_CTRL),
+        ("VIDIOC_QUERYMENU", VIDIOC_QUERYMENU),
+        ("VIDIOC_G_CTRL", VIDIOC_G_CTRL),
+        ("VIDIOC_S_CTRL", VIDIOC_S_CTRL),
+        ("VIDIOC_G_EXT_CTRLS", VIDIOC_G_EXT_CTRLS),
+        ("VIDIOC_S_EXT_CTRLS", VIDIOC_S_EXT_CTRLS),
+        ("VIDIOC_TRY_EXT_CTRLS", VIDIOC_TRY_EXT_CTRLS),
+        ("VIDIOC_SUBSCRIBE_EVENT", VIDIOC_SUBSCRIBE_EVENT),
+        ("VIDIOC_UNSUBSCRIBE_EVENT", VIDIOC_UNSUBSCRIBE_EVENT),
+        ("VIDIOC_DQEVENT", VIDIOC_DQEVENT),
+        ("VIDIOC_G_PRIORITY", VIDIOC_G_PRIORITY),
+        ("VIDIOC_S_PRIORITY", VIDIOC_S_PRIORITY),
+        ("VIDIOC_DECODER_CMD", VIDIOC_DECODER_CMD),
+        ("VIDIOC_TRY_DECODER_CMD", VIDIOC_TRY_DECODER_CMD),
+        ("MEDIA_IOC_DEVICE_INFO", MEDIA_IOC_DEVICE_INFO),
+        ("MEDIA_IOC_ENUM_ENTITIES", MEDIA_IOC_ENUM_ENTITIES),
+        ("MEDIA_IOC_ENUM_LINKS", MEDIA_IOC_ENUM_LINKS),
+        ("MEDIA_IOC_G_TOPOLOGY", MEDIA_IOC_G_TOPOLOGY),
+        ("MEDIA_IOC_REQUEST_ALLOC", MEDIA_IOC_REQUEST_ALLOC),
+        ("MEDIA_REQUEST_IOC_QUEUE", MEDIA_REQUEST_IOC_QUEUE),
+        ("MEDIA_REQUEST_IOC_REINIT", MEDIA_REQUEST_IOC_REINIT),
+        ("DMA_BUF_IOCTL_SYNC", DMA_BUF_IOCTL_SYNC),
+    ];
+    ALL.iter().find(|e| e.1 == req).map(|e| e.0.to_string()).unwrap_or_else(|| format!("ioctl {req:#x}"))
 }
 
 fn errno_by_name(n: &str) -> c_int {
@@ -99,6 +145,7 @@ impl Config {
             fail_ioctl: fail,
             log_file: e("HANTRO_SIM_LOG"),
             quiet: e("HANTRO_SIM_QUIET").is_some(),
+            trace: e("HANTRO_SIM_TRACE").is_some_and(|s| s != "0"),
         }
     }
     pub fn for_test(p: Personality, tag: &str) -> Self {
@@ -114,6 +161,7 @@ impl Config {
             fail_ioctl: Vec::new(),
             log_file: None,
             quiet: true,
+            trace: false,
         }
     }
     pub fn video_minor(&self) -> u32 {
@@ -604,6 +652,20 @@ impl Sim {
 
     /// The ioctl entry point.  None: fd not ours.
     pub fn ioctl(self: &Arc<Self>, fd: c_int, req: u64, arg: *mut c_void) -> Option<R<c_int>> {
+        let r = self.ioctl_inner(fd, req, arg);
+        if self.cfg.trace {
+            if let Some(r) = &r {
+                let what = match r {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => format!("errno {e} ({})", std::io::Error::from_raw_os_error(*e)),
+                };
+                self.log(&format!("trace: fd {fd} {} -> {what}", ioctl_name(req)));
+            }
+        }
+        r
+    }
+
+    fn ioctl_inner(self: &Arc<Self>, fd: c_int, req: u64, arg: *mut c_void) -> Option<R<c_int>> {
         let kind = *self.lock().files.get(&fd)?;
         // fault injection: k-th call of a named ioctl
         if !self.cfg.fail_ioctl.is_empty() {
