@@ -9,9 +9,14 @@
 //!
 //! Values V4L2 wants that neither VA nor the slice header carry:
 //! * `sps.level_idc`: VA only says whether level ≥ 3.1
-//!   (`MinLumaBiPredSize8x8`); we put 51 when it is set and 30 otherwise.
-//! * `sps.constraint_set_flags`: only CONSTRAINT_SET1 for
-//!   VAProfileH264ConstrainedBaseline (A.2.1.1); 0 otherwise.
+//!   (`MinLumaBiPredSize8x8`, which FFmpeg and GStreamer set from
+//!   level_idc). We put the lowest level (Table A-1) whose MaxFS, frame
+//!   dimension limits and MaxDpbMbs fit the picture size and
+//!   num_ref_frames, raised to 3.1 when that bit is set — x264's own
+//!   choice whenever bitrate and MB rate do not push it higher.
+//! * `sps.constraint_set_flags`: what the VA profile implies: SET0|SET1 for
+//!   ConstrainedBaseline (A.2.1.1), SET0 for Baseline, SET1 for Main (a
+//!   Main stream obeys A.2.2), none for High (x264 writes the same).
 //! * `sps.seq_parameter_set_id`, `pps.seq_parameter_set_id`: 0.
 //! * `sps.num_ref_frames_in_pic_order_cnt_cycle`, `offset_for_ref_frame`,
 //!   `offset_for_non_ref_pic`, `offset_for_top_to_bottom_field`: 0 (only
@@ -23,6 +28,7 @@
 
 pub mod bitreader;
 pub mod slice_header;
+pub mod poc;
 
 use crate::ffi::{v4l2, va};
 use slice_header::{
@@ -237,15 +243,71 @@ fn va_fields(p: &va::VAPictureH264) -> u8 {
     }) as u8
 }
 
+/// Table A-1: (level_idc, MaxFS, MaxDpbMbs), level 1b left out.
+const LEVELS: [(u8, u32, u32); 17] = [
+    (10, 99, 396),
+    (11, 396, 900),
+    (12, 396, 2376),
+    (13, 396, 2376),
+    (20, 396, 2376),
+    (21, 792, 4752),
+    (22, 1620, 8100),
+    (30, 1620, 8100),
+    (31, 3600, 18000),
+    (32, 5120, 20480),
+    (40, 8192, 32768),
+    (41, 8192, 32768),
+    (42, 8704, 34816),
+    (50, 22080, 110400),
+    (51, 36864, 184320),
+    (52, 36864, 184320),
+    (60, 139264, 696320),
+];
+
+/// The lowest level whose frame-size (A.3.1 a, f, g) and DPB limits fit,
+/// at least 3.1 when `min_31` (VA's MinLumaBiPredSize8x8) and at least 2.1
+/// for interlaced coding (`!frame_mbs_only`: levels below 2.1 require
+/// frame_mbs_only_flag, Table A-4). 6.0 and up share the largest limits,
+/// so bigger pictures also get 60.
+fn guess_level(
+    width_mbs: u32,
+    height_mbs: u32,
+    num_ref_frames: u32,
+    min_31: bool,
+    frame_mbs_only: bool,
+) -> u8 {
+    let (w, h, refs) = (
+        u64::from(width_mbs),
+        u64::from(height_mbs),
+        u64::from(num_ref_frames),
+    );
+    let fs = w * h;
+    let fits = |&&(_, max_fs, max_dpb): &&(u8, u32, u32)| {
+        let (max_fs, max_dpb) = (u64::from(max_fs), u64::from(max_dpb));
+        fs <= max_fs && w * w <= 8 * max_fs && h * h <= 8 * max_fs && refs * fs <= max_dpb
+    };
+    let mut level = LEVELS.iter().find(fits).map_or(60, |l| l.0);
+    if min_31 {
+        level = level.max(31);
+    }
+    if !frame_mbs_only {
+        level = level.max(21);
+    }
+    level
+}
+
 fn build_sps(
     profile: va::VAProfile,
     pic: &va::VAPictureParameterBufferH264,
 ) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
     let s = va_seq_fields(pic);
     let (profile_idc, constraints) = match profile {
-        va::VAProfileH264ConstrainedBaseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
-        va::VAProfileH264Baseline => (66, 0),
-        va::VAProfileH264Main => (77, 0),
+        va::VAProfileH264ConstrainedBaseline => (
+            66,
+            v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG | v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG,
+        ),
+        va::VAProfileH264Baseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG),
+        va::VAProfileH264Main => (77, v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
         va::VAProfileH264High => (100, 0),
         p => return Err(CodecError::UnsupportedProfile(p)),
     };
@@ -254,11 +316,13 @@ fn build_sps(
     let mut sps = v4l2::v4l2_ctrl_h264_sps {
         profile_idc,
         constraint_set_flags: constraints as u8,
-        level_idc: if s.MinLumaBiPredSize8x8() != 0 {
-            51
-        } else {
-            30
-        },
+        level_idc: guess_level(
+            u32::from(pic.picture_width_in_mbs_minus1) + 1,
+            h + 1,
+            pic.num_ref_frames.into(),
+            s.MinLumaBiPredSize8x8() != 0,
+            frame_mbs_only,
+        ),
         seq_parameter_set_id: 0,
         chroma_format_idc: s.chroma_format_idc() as u8,
         bit_depth_luma_minus8: pic.bit_depth_luma_minus8,

@@ -522,6 +522,8 @@ fn check_translate_frame(
             g(sps, "log2_max_pic_order_cnt_lsb_minus4", 0) as u32
         );
         s.set_delta_pic_order_always_zero_flag(g(sps, "delta_pic_order_always_zero_flag", 0) as u32);
+        // As FFmpeg and GStreamer fill it.
+        s.set_MinLumaBiPredSize8x8((g(sps, "level_idc", 0) >= 31) as u32);
         p.set_entropy_coding_mode_flag(g(pps, "entropy_coding_mode_flag", 0) as u32);
         p.set_weighted_pred_flag(g(pps, "weighted_pred_flag", 0) as u32);
         p.set_weighted_bipred_idc(g(pps, "weighted_bipred_idc", 0) as u32);
@@ -547,8 +549,17 @@ fn check_translate_frame(
         params: &sp,
         data: nal,
     }];
+    // The VA profile a client would pick for this SPS.
+    let profile_idc = g(sps, "profile_idc", 100);
+    let set1 = g(sps, "constraint_set1_flag", 0) != 0;
+    let profile = match profile_idc {
+        66 if set1 => va::VAProfileH264ConstrainedBaseline,
+        66 => va::VAProfileH264Baseline,
+        77 => va::VAProfileH264Main,
+        _ => va::VAProfileH264High,
+    };
     let input = PictureInput {
-        profile: va::VAProfileH264High,
+        profile,
         pic: &pic,
         iq: None,
         slices: &slices,
@@ -596,6 +607,24 @@ fn check_translate_frame(
         if learned[l] && got[l] as i64 != g(pps, name, 0) {
             return Err(format!("pps {name} {} != {}", got[l], g(pps, name, 0)));
         }
+    }
+    if [66, 77, 100].contains(&profile_idc) {
+        let flags: i64 = (0..6)
+            .map(|i| g(sps, &format!("constraint_set{i}_flag"), 0) << i)
+            .sum();
+        if c.sps.constraint_set_flags as i64 != flags {
+            return Err(format!(
+                "constraint_set_flags {:#x} != {flags:#x}",
+                c.sps.constraint_set_flags
+            ));
+        }
+    }
+    if c.sps.level_idc as i64 != g(sps, "level_idc", 0) {
+        return Err(format!(
+            "level_idc {} != {}",
+            c.sps.level_idc,
+            g(sps, "level_idc", 0)
+        ));
     }
     if c.sps.pic_height_in_map_units_minus1 as i64 != map_units - 1 {
         return Err("pic_height_in_map_units_minus1".into());
@@ -1598,9 +1627,13 @@ fn sps_pps_from_va() {
         (
             va::VAProfileH264ConstrainedBaseline,
             66,
+            v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG | v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG,
+        ),
+        (
+            va::VAProfileH264Main,
+            77,
             v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG,
         ),
-        (va::VAProfileH264Main, 77, 0),
         (va::VAProfileH264High, 100, 0),
     ] {
         let input = PictureInput {
@@ -1614,7 +1647,8 @@ fn sps_pps_from_va() {
             (c.sps.profile_idc, c.sps.constraint_set_flags as u32),
             (idc, cs)
         );
-        assert_eq!(c.sps.level_idc, 51);
+        // 4x4 MBs fit level 1.0, but MinLumaBiPredSize8x8 says ≥ 3.1.
+        assert_eq!(c.sps.level_idc, 31);
         assert_eq!(c.sps.max_num_ref_frames, 3);
         assert_eq!(
             (
@@ -1717,6 +1751,35 @@ fn extreme_picture_sizes_do_not_overflow() {
             &ps,
         );
     }
+}
+
+#[test]
+fn level_guess_follows_table_a1() {
+    // (width, height in MBs, refs, min_31) → level
+    let cases = [
+        ((4, 4, 3, false), 10),
+        ((8, 6, 4, false), 10),    // 128x96: 48 MBs, DPB 192 ≤ 396
+        ((9, 6, 8, false), 11),    // DPB 432 > 396
+        ((14, 9, 1, false), 11),   // 210x142: 126 MBs > 99
+        ((22, 18, 4, false), 12),  // CIF 396 MBs, DPB 1584 > 900 (1.1), ≤ 2376
+        ((120, 68, 4, false), 40), // 1080p: 8160 MBs, DPB 32640
+        ((120, 68, 5, false), 50), // DPB 40800 > 34816
+        ((240, 135, 4, false), 51),
+        ((4, 4, 1, true), 31),
+        ((500, 2, 1, false), 51), // 500² > 8 * MaxFS up to 5.0
+        ((2000, 2000, 16, false), 60),
+        ((u32::MAX, u32::MAX, 255, false), 60),
+    ];
+    for ((w, h, r, m), want) in cases {
+        assert_eq!(
+            guess_level(w, h, r, m, true),
+            want,
+            "{w}x{h} refs {r} min31 {m}"
+        );
+    }
+    // Interlaced coding needs level 2.1 or more.
+    assert_eq!(guess_level(4, 4, 1, false, false), 21);
+    assert_eq!(guess_level(120, 68, 4, false, false), 40);
 }
 
 #[test]
