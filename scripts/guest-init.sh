@@ -33,6 +33,8 @@ set -a; [ -f /job/.env ] && . /job/.env; set +a
 
 step() { echo "guest-init: $*" >> $out/init.log; }
 ok=1
+stamp() { step "uptime $(cut -d' ' -f1 /proc/uptime): $*"; }
+stamp "init start"
 load() { # modprobe with diagnostics
   if ! modprobe "$@" >> $out/init.log 2>&1; then step "modprobe $* FAILED"; ok=0; fi
 }
@@ -46,10 +48,12 @@ load videobuf2-dma-contig
 load videobuf2-memops
 load v4l2-tpg
 load vgem
+stamp "distro modules loaded"
 insmod /opt/hantro/modules/v4l2-mem2mem.ko >> $out/init.log 2>&1 || { step "insmod v4l2-mem2mem FAILED"; ok=0; }
 # shellcheck disable=SC2086
 insmod /opt/hantro/modules/visl.ko ${VISL_PARAMS:-} >> $out/init.log 2>&1 || { step "insmod visl ${VISL_PARAMS:-} FAILED"; ok=0; }
 
+stamp "visl loaded"
 T=/sys/kernel/tracing
 echo "${TRACE_BUFFER_KB:-65536}" > $T/buffer_size_kb
 echo 0 > $T/tracing_on
@@ -72,6 +76,7 @@ cp /opt/hantro/gst-registry.bin $GST_REGISTRY 2>/dev/null
 [ -e /dev/dri/renderD128 ] || step "no /dev/dri/renderD128"
 [ $ok = 1 ] || dmesg | tail -30 >> $out/init.log
 
+stamp "setup done"
 if [ $ok = 1 ]; then
   cd /job || exit 1
   echo "==== guest: running $(cat /job/.cmd | tail -1)"

@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "usage: guest-run.sh [--job DIR] SCRIPT [ARGS] | -- CMD [ARGS]"
 
+"$here/guest-host-deps.sh" || die "host tools missing (scripts/guest-host-deps.sh)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not installed"
 guest=$("$here/guest-build.sh") || die "guest build failed"
 [ -e "$guest/stamp.done" ] || die "guest build produced no guest"
@@ -115,7 +116,7 @@ qrc=$?
 set -e
 t1=$(date +%s.%N)
 [ -n "$tail_pid" ] && { sleep 0.2; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null || true; }
-secs=$(echo "$t1 - $t0" | bc)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
 echo "$secs" > "$job/out/boot_seconds"
 
 if [ $qrc = 124 ] || [ $qrc = 137 ]; then

@@ -111,7 +111,7 @@ mod tests {
                     capture: capture.to_vec(),
                 })
                 .collect(),
-            h264: Menus { decode_modes: vec![1], start_codes: vec![1], profiles: profiles.to_vec() },
+            h264: Menus { decode_modes: vec![1], start_codes: vec![1], profiles: profiles.to_vec(), slice_params: false, pred_weights: false },
         }
     }
 

@@ -50,6 +50,7 @@ pub struct Context {
     pub backing: Arc<Backing>,
     picture: Mutex<Picture>,
     open_field: Mutex<Option<OpenField>>,
+    poc: Mutex<h264::poc::PocNormalizer>,
 }
 
 impl Context {
@@ -138,7 +139,7 @@ impl Driver {
         };
         let ctx = self
             .contexts
-            .insert_with(|id| Context { id, config: config.clone(), width: w, height: h, backing: backing.clone(), picture: Mutex::new(Picture::default()), open_field: Mutex::new(None) })
+            .insert_with(|id| Context { id, config: config.clone(), width: w, height: h, backing: backing.clone(), picture: Mutex::new(Picture::default()), open_field: Mutex::new(None), poc: Mutex::new(Default::default()) })
             .ok_or(VaError::MaxNumExceeded)?;
         let mut owner = backing.owner.lock();
         if owner.is_none() {
@@ -236,12 +237,18 @@ impl Driver {
             H264Mode::FrameBased => h264::DecodeMode::FrameBased,
             H264Mode::SliceBased => h264::DecodeMode::SliceBased,
         };
+        let (has_slice_params, has_pred_weights) = c.backing.h264_slice_ctrls;
+        // In frame-based mode the first slice's controls still go along
+        // where the device has them (as GStreamer does).
+        let translate_mode = if has_slice_params { h264::DecodeMode::SliceBased } else { mode };
         let refs = Refs { driver: self, backing: &c.backing };
         let input = h264::PictureInput { profile: c.config.profile, pic: &pp, iq: iq.as_ref(), slices: &inputs };
-        let ctrls = h264::translate(&input, &refs, mode).map_err(|e| {
+        let mut ctrls = h264::translate(&input, &refs, translate_mode).map_err(|e| {
             log::error!("vaEndPicture: {e}");
             VaError::InvalidParameter(e.to_string())
         })?;
+        let poc_type = ctrls.sps.pic_order_cnt_type as u32;
+        c.poc.lock().apply(poc_type, &mut ctrls);
         let mut nals: Vec<&[u8]> = Vec::with_capacity(datas.len());
         for d in &datas {
             nals.push(h264::slice_nal(d).map_err(|e| {
@@ -288,6 +295,12 @@ impl Driver {
             h264::DecodeMode::FrameBased => {
                 let mut set = CtrlSet::new();
                 base(&mut set);
+                if let Some(sc) = ctrls.slices.first() {
+                    set.push(k::V4L2_CID_STATELESS_H264_SLICE_PARAMS, sc.slice_params);
+                    if let (Some(w), true) = (sc.pred_weights, has_pred_weights) {
+                        set.push(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS, w);
+                    }
+                }
                 let mut pieces: Vec<&[u8]> = Vec::with_capacity(nals.len() * 2);
                 for n in &nals {
                     pieces.push(start);

@@ -32,6 +32,8 @@ pub struct Backing {
     pub height: u32,
     pub h264_mode: setup::H264Mode,
     pub annex_b: bool,
+    /// The device has the H.264 slice-params / pred-weights controls.
+    pub h264_slice_ctrls: (bool, bool),
     /// Context that adopted this session.
     pub owner: Mutex<Option<u32>>,
 }
@@ -86,7 +88,16 @@ impl Backing {
             mode,
             if annex_b { " Annex-B" } else { "" }
         );
-        Ok(Backing { session, route: route.clone(), width: w, height: h, h264_mode: mode, annex_b, owner: Mutex::new(None) })
+        Ok(Backing {
+            session,
+            route: route.clone(),
+            width: w,
+            height: h,
+            h264_mode: mode,
+            annex_b,
+            h264_slice_ctrls: (dec.h264.slice_params, dec.h264.pred_weights),
+            owner: Mutex::new(None),
+        })
     }
 
     /// Can a context of this route and size decode into this session?

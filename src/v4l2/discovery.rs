@@ -23,6 +23,10 @@ pub struct Menus {
     pub decode_modes: Vec<i64>,
     pub start_codes: Vec<i64>,
     pub profiles: Vec<i64>,
+    /// The slice-level controls exist (required in slice-based mode;
+    /// filled in frame-based mode too where the device has them).
+    pub slice_params: bool,
+    pub pred_weights: bool,
 }
 
 /// A probed stateless decoder.
@@ -206,6 +210,8 @@ pub fn probe(media_path: &str, video_path: &str) -> Result<DecoderInfo, V4l2Erro
         decode_modes: node.menu_items(k::V4L2_CID_STATELESS_H264_DECODE_MODE),
         start_codes: node.menu_items(k::V4L2_CID_STATELESS_H264_START_CODE),
         profiles: node.menu_items(k::V4L2_CID_MPEG_VIDEO_H264_PROFILE),
+        slice_params: node.query_ext_ctrl(k::V4L2_CID_STATELESS_H264_SLICE_PARAMS).is_some(),
+        pred_weights: node.query_ext_ctrl(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS).is_some(),
     };
     Ok(DecoderInfo {
         media_path: media_path.to_string(),

@@ -263,7 +263,9 @@ impl Session {
 
     /// Collects every finished OUTPUT and CAPTURE buffer without blocking.
     fn reap(&self, st: &mut State) -> V4l2Result<()> {
-        while let Some(d) = self.node.dequeue_buffer(Queue::Output)? {
+        // DQBUF on a queue that is not streaming is EINVAL.
+        while st.out_streaming {
+            let Some(d) = self.node.dequeue_buffer(Queue::Output)? else { break };
             if let Some(si) = st.slots.iter().position(|s| s.index == d.index) {
                 if let Err(e) = media::request_reinit(st.slots[si].request.as_raw_fd()) {
                     log::error!("{e}");
@@ -272,7 +274,8 @@ impl Session {
                 st.in_flight.retain(|f| f.slot != si);
             }
         }
-        while let Some(d) = self.node.dequeue_buffer(Queue::Capture)? {
+        while st.cap_streaming {
+            let Some(d) = self.node.dequeue_buffer(Queue::Capture)? else { break };
             if let Some(cb) = st.capture.get_mut(d.index as usize) {
                 cb.queued = false;
                 cb.decoded = true;

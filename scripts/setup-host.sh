@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing needs on a fresh Debian bookworm host
+# (Rust, gcc, python are assumed): Debian packages, and trixie's 6.12 uAPI
+# headers in the cache (scripts/uapi-headers.sh), linked as target/uapi.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+pkgs=(
+  # build: libva headers for bindgen, libclang for bindgen, pkg-config
+  libva-dev libclang-dev clang pkg-config libdrm-dev
+  # simulator: Debian's FFmpeg libraries
+  libavcodec-dev libavutil-dev libavformat-dev libswscale-dev
+  # host VA clients and references
+  ffmpeg vainfo mpv xvfb xauth gstreamer1.0-tools gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  # real-kernel plane: trixie guest under QEMU/TCG
+  debootstrap qemu-system-x86 busybox-static zstd cpio bc kmod file
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-host: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+mkdir -p "$repo/target/uapi"
+ln -sfn "$("$here/uapi-headers.sh")" "$repo/target/uapi/include"

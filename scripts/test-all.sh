@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Everything CI runs: host setup, release build of the driver (the guest
+# tests load it), then every test of the workspace: unit tests, ABI probe,
+# dlopen test, simulator end-to-end tests, and the real-kernel plane (visl
+# in a QEMU guest, built and cached under ~/.cache/hantro on first use).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+scripts/setup-host.sh
+cargo build --release --workspace
+export HANTRO_DRIVER_SO=$PWD/target/release/libhantro_drv_video.so
+export HANTRO_SIM_SO=$PWD/target/release/libhantro_sim.so
+cargo test --release --workspace -- --test-threads=1 "$@"
