@@ -24,11 +24,15 @@
 //!   TopFieldOrderCnt/BottomFieldOrderCnt).
 //! * `sps.flags` QPPRIME_Y_ZERO_TRANSFORM_BYPASS: not in VA, left clear.
 //! * `pps.num_ref_idx_lX_default_active_minus1`: derived from the slices
-//!   that do not override them (see [`translate`]).
+//!   that do not override them, remembered across pictures by
+//!   [`translate_with_state`].
+//! * `decode_params` PFRAME/BFRAME: set from the slice types (all non-I
+//!   slices P/SP → PFRAME; any B → BFRAME). GStreamer's v4l2codecs never
+//!   sets them; only tegra-vde reads them.
 
 pub mod bitreader;
-pub mod slice_header;
 pub mod poc;
+pub mod slice_header;
 
 use crate::ffi::{v4l2, va};
 use slice_header::{
@@ -112,8 +116,8 @@ pub struct SliceControls {
 pub struct H264Controls {
     pub sps: v4l2::v4l2_ctrl_h264_sps,
     pub pps: v4l2::v4l2_ctrl_h264_pps,
-    /// `Some` when the client sent an IQ matrix buffer (and then
-    /// `pps.flags` has SCALING_MATRIX_PRESENT).
+    /// `Some` when the client sent an IQ matrix buffer that is not flat
+    /// (not all 16); then `pps.flags` has SCALING_MATRIX_PRESENT.
     pub scaling_matrix: Option<v4l2::v4l2_ctrl_h264_scaling_matrix>,
     pub decode_params: v4l2::v4l2_ctrl_h264_decode_params,
     /// Per slice in slice-based mode; empty in frame-based mode.
