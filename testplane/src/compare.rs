@@ -149,8 +149,11 @@ pub fn compare(
     let mut r = Report::default();
     let ma = effective_mode(reference, opts.ref_mode, ref_annot);
     let mb = effective_mode(ours, opts.ours_mode, ours_annot);
-    r.slice_level_compared = ma == mb;
-    if !r.slice_level_compared {
+    // Slice-level controls mean something only when both sides submitted
+    // them per slice: in frame-based mode user space does not set them and
+    // visl traces stale/default values.
+    r.slice_level_compared = ma == Mode::Slice && mb == Mode::Slice;
+    if ma != mb && ma != Mode::Unknown && mb != Mode::Unknown {
         r.lines.push(format!(
             "note: decode modes differ (reference={} ours={}): slice-level controls not compared",
             ma.as_str(),
