@@ -51,6 +51,8 @@ pub struct Context {
     picture: Mutex<Picture>,
     open_field: Mutex<Option<OpenField>>,
     poc: Mutex<h264::poc::PocNormalizer>,
+    /// What earlier pictures of the stream told (PPS ref-count defaults).
+    h264: Mutex<h264::H264State>,
 }
 
 impl Context {
@@ -88,8 +90,8 @@ impl h264::RefTimestamps for Refs<'_> {
         self.backing.session.timestamp_of(s.index)
     }
 
-    fn decoded_as_fields(&self, surface: va::VASurfaceID) -> Option<bool> {
-        self.surface(surface)?.state.lock().decoded_as_fields
+    fn structure(&self, surface: va::VASurfaceID) -> Option<h264::RefStructure> {
+        self.surface(surface)?.state.lock().structure
     }
 }
 
@@ -139,7 +141,7 @@ impl Driver {
         };
         let ctx = self
             .contexts
-            .insert_with(|id| Context { id, config: config.clone(), width: w, height: h, backing: backing.clone(), picture: Mutex::new(Picture::default()), open_field: Mutex::new(None), poc: Mutex::new(Default::default()) })
+            .insert_with(|id| Context { id, config: config.clone(), width: w, height: h, backing: backing.clone(), picture: Mutex::new(Picture::default()), open_field: Mutex::new(None), poc: Mutex::new(Default::default()), h264: Mutex::new(Default::default()) })
             .ok_or(VaError::MaxNumExceeded)?;
         let mut owner = backing.owner.lock();
         if owner.is_none() {
@@ -243,7 +245,7 @@ impl Driver {
         let translate_mode = if has_slice_params { h264::DecodeMode::SliceBased } else { mode };
         let refs = Refs { driver: self, backing: &c.backing };
         let input = h264::PictureInput { profile: c.config.profile, pic: &pp, iq: iq.as_ref(), slices: &inputs };
-        let mut ctrls = h264::translate(&input, &refs, translate_mode).map_err(|e| {
+        let mut ctrls = h264::translate_with_state(&input, &refs, translate_mode, &mut c.h264.lock()).map_err(|e| {
             log::error!("vaEndPicture: {e}");
             VaError::InvalidParameter(e.to_string())
         })?;
@@ -338,7 +340,9 @@ impl Driver {
         }
         *c.open_field.lock() = if field && !second_field { Some(OpenField { surface: target.id, timestamp_ns, bottom }) } else { None };
         let mut st = target.state.lock();
-        st.decoded_as_fields = Some(field);
+        if !ctrls.second_field {
+            st.structure = Some(ctrls.structure());
+        }
         st.decode_error = false;
         Ok(())
     }

@@ -114,8 +114,9 @@ pub struct SurfaceState {
     pub mb_errors: Option<Box<[va::VASurfaceDecodeMBErrors; 2]>>,
     /// Image currently derived from this surface.
     pub derived: Option<u32>,
-    /// Whether the last decode into it was a field picture (pair).
-    pub decoded_as_fields: Option<bool>,
+    /// How the picture in it was coded (frame, or field pair and which
+    /// field came first): V4L2's DPB needs it, VA does not say.
+    pub structure: Option<crate::codecs::h264::RefStructure>,
 }
 
 pub struct Surface {
@@ -197,22 +198,28 @@ impl Driver {
             return Err(VaError::UnsupportedRtFormat);
         }
         for a in attribs {
-            let int = || if a.value.type_ == va::VAGenericValueTypeInteger { Some(unsafe_int(a)) } else { None };
+            // Like Mesa: attributes whose value is not integer-typed are
+            // ignored (FFmpeg 5.1 sends a pixel format with an unset type).
+            if a.value.type_ != va::VAGenericValueTypeInteger {
+                continue;
+            }
+            let v = unsafe_int(a);
             match a.type_ {
-                va::VASurfaceAttribPixelFormat => {
-                    if int() != Some(va::VA_FOURCC_NV12 as i32) {
-                        return Err(VaError::InvalidImageFormat);
-                    }
+                va::VASurfaceAttribPixelFormat if v as u32 != va::VA_FOURCC_NV12 => {
+                    log::debug!("vaCreateSurfaces: pixel format {} not supported", crate::v4l2::formats::name(v as u32));
+                    return Err(VaError::InvalidImageFormat);
                 }
                 va::VASurfaceAttribMemoryType => {
-                    let t = int().unwrap_or(0) as u32;
-                    if t & (va::VA_SURFACE_ATTRIB_MEM_TYPE_VA | va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2) == 0 && t != 0 {
+                    let t = v as u32;
+                    if t != 0 && t & (va::VA_SURFACE_ATTRIB_MEM_TYPE_VA | va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2) == 0 {
                         return Err(VaError::UnsupportedMemoryType);
                     }
                 }
-                va::VASurfaceAttribExternalBufferDescriptor => return Err(VaError::UnsupportedMemoryType),
                 _ => {} // usage hints and the rest are accepted
             }
+        }
+        if attribs.iter().any(|a| a.type_ == va::VASurfaceAttribExternalBufferDescriptor) {
+            return Err(VaError::UnsupportedMemoryType);
         }
         if count > 64 {
             return Err(VaError::MaxNumExceeded);
@@ -299,7 +306,8 @@ impl Driver {
 }
 
 fn unsafe_int(a: &va::VASurfaceAttrib) -> i32 {
-    // SAFETY: callers checked value.type_ == VAGenericValueTypeInteger, so
-    // the integer member of the union is the initialised one.
+    // SAFETY: every member of the value union is plain integer data of the
+    // union's size, so reading `i` is defined whatever the client wrote;
+    // callers use it only when value.type_ says integer.
     unsafe { a.value.value.i }
 }
