@@ -79,7 +79,7 @@ cp /opt/hantro/gst-registry.bin $GST_REGISTRY 2>/dev/null
 stamp "setup done"
 if [ $ok = 1 ]; then
   cd /job || exit 1
-  echo "==== guest: running $(cat /job/.cmd | tail -1)"
+  echo "==== guest: running $(sed -n 2p /job/.cmd)"
   sh /job/.cmd 2>&1 | tee $out/output.log
   # rc from the command (tee's own status is not it)
   rc=$(cat $out/.rc 2>/dev/null || echo 255)
