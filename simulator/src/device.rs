@@ -861,14 +861,10 @@ impl Sim {
                 }
                 let Some(b) = r.out_buf else { return Err(libc::ENOENT) };
                 let cid = r.ctx.ok_or(libc::ENOENT)?;
-                if p == Personality::Cedrus {
-                    for id in [CID_H264_SPS, CID_H264_PPS, CID_H264_SLICE_PARAMS, CID_H264_DECODE_PARAMS] {
-                        if r.ctrls.get(id).is_none() {
-                            self.log(&format!("request queue: missing required control {id:#x} -> ENOENT"));
-                            return Err(libc::ENOENT);
-                        }
-                    }
-                }
+                // Like cedrus/hantro/rkvdec in 6.12 (cedrus dropped its
+                // per-control check): only the buffer is mandatory; controls
+                // not set in the request keep their previous values.
+                let _ = p;
                 let r = st.reqs.get_mut(&rid).unwrap();
                 r.state = ReqState::Queued;
                 let c = st.ctxs.get_mut(&cid).ok_or(libc::EINVAL)?;

@@ -744,3 +744,47 @@ pub unsafe extern "C" fn closedir(d: *mut libc::DIR) -> c_int {
 
 #[allow(dead_code)]
 fn _unused(_: c_long) {}
+
+// ---- fake sysfs support (scripts/sim-gst.sh) ----
+//
+// libudev only accepts devices whose directory is on sysfs. The GStreamer
+// validation script builds a tmpfs "sysfs" in a private mount namespace and
+// sets HANTRO_SIM_FAKE_SYSFS=1; only then tmpfs under /sys/ reports
+// SYSFS_MAGIC.
+
+fn fake_sysfs_enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("HANTRO_SIM_FAKE_SYSFS").is_ok_and(|v| v == "1"))
+}
+
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
+
+unsafe fn fix_statfs(fd: c_int, buf: *mut libc::statfs) {
+    if !fake_sysfs_enabled() || buf.is_null() || (*buf).f_type != TMPFS_MAGIC {
+        return;
+    }
+    let link = format!("/proc/self/fd/{fd}\0");
+    let mut target = [0u8; 512];
+    let n = libc::readlink(link.as_ptr() as *const c_char, target.as_mut_ptr() as *mut c_char, target.len());
+    if n > 0 && target[..n as usize].starts_with(b"/sys/") {
+        (*buf).f_type = SYSFS_MAGIC;
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fstatfs(fd: c_int, buf: *mut libc::statfs) -> c_int {
+    let r = real!(fstatfs: fn(c_int, *mut libc::statfs) -> c_int).map_or(-1, |f| f(fd, buf));
+    if r == 0 {
+        fix_statfs(fd, buf);
+    }
+    r
+}
+#[no_mangle]
+pub unsafe extern "C" fn fstatfs64(fd: c_int, buf: *mut libc::statfs) -> c_int {
+    let r = real!(fstatfs64: fn(c_int, *mut libc::statfs) -> c_int).map_or(-1, |f| f(fd, buf));
+    if r == 0 {
+        fix_statfs(fd, buf);
+    }
+    r
+}
