@@ -298,7 +298,10 @@ fn decode_time_and_skip_pixels() {
 }
 
 fn gen() -> Option<Vec<u8>> {
-    let out = std::env::temp_dir().join(format!("hantro-sim-sm-{}.h264", std::process::id()));
+    // one file per call: tests run in parallel threads of one process
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("hantro-sim-sm-{}-{n}.h264", std::process::id()));
     let st = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25", "-frames:v", "10", "-c:v", "libx264", "-bf", "2"])
         .arg(&out)
