@@ -39,6 +39,9 @@ pub enum Corrupt {
 pub struct Options {
     pub corrupt: Option<(usize, Corrupt)>,
     pub capture_buffers: u32,
+    /// Client bug on purpose: give every CAPTURE buffer back right after
+    /// DQBUF, even while it still holds a reference picture.
+    pub requeue_references: bool,
 }
 
 struct Au<'a> {
@@ -407,7 +410,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
         // give back CAPTURE buffers no longer needed for reference
         let mut keep = Vec::new();
         for (i, t) in dequeued.drain(..) {
-            if dpb.refs.iter().any(|r| r.ts == t) {
+            if !opts.requeue_references && dpb.refs.iter().any(|r| r.ts == t) {
                 keep.push((i, t));
             } else {
                 qbuf_cap(i)?;

@@ -128,7 +128,7 @@ fn sanity_stream_features() {
     assert_eq!(sl.l8[1][0], 9); // Default_8x8_Inter
     assert_eq!(framemd5(&path).len(), 10);
     let (frames, log) = decode(Personality::HantroG1, "feat", &path, &Options { corrupt: Some((5, Corrupt::StaleReferenceTs)), ..Default::default() });
-    eprintln!("{}", log.join("\n"));
+    assert!(log.iter().any(|l| l.contains("reference_ts")), "{log:#?}");
     assert_eq!(frames.len(), 10);
 }
 
@@ -138,4 +138,17 @@ fn custom_scaling_lists_bit_exact() {
     let p = format!("cqmfile={cqm}");
     check_bit_exact(Personality::HantroG1, "g1-cqmfile", &["-bf", "2", "-x264-params", &p]);
     check_bit_exact(Personality::Cedrus, "cedrus-cqmfile", &["-x264-params", &format!("{p}:slices=2")]);
+}
+
+#[test]
+fn requeued_reference_buffer_is_caught() {
+    let Some(path) = gen_stream("requeue", &["-bf", "0", "-refs", "3"]) else { return };
+    let (frames, log) = decode(
+        Personality::HantroG1,
+        "requeue",
+        &path,
+        &Options { requeue_references: true, capture_buffers: 2, ..Default::default() },
+    );
+    assert!(frames.iter().any(|f| f.error), "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("no CAPTURE buffer holds that picture") || l.contains("re-queued")), "{log:#?}");
 }
