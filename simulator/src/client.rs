@@ -388,14 +388,15 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
         }
         let (cptr, clen) = maps[1][b.index as usize];
         let mem = unsafe { std::slice::from_raw_parts(cptr, clen) };
-        let (vw, vh) = match sps.pic_width_in_mbs_minus1 {
-            _ => {
-                let s = spss.get(&sps.seq_parameter_set_id).unwrap();
-                let (w, h) = coded_size(sps);
-                match s.frame_cropping {
-                    Some([l, r, t, bo]) => (w - 2 * (l + r), h - 2 * (t + bo)),
-                    None => (w, h),
-                }
+        // visible size: frame cropping in crop units (7.4.2.1.1, 4:2:0)
+        let (vw, vh) = {
+            let s = spss.get(&sps.seq_parameter_set_id).unwrap();
+            let (w, h) = coded_size(sps);
+            let fmo = sps.flags & V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY != 0;
+            let (cx, cy) = if sps.chroma_format_idc == 0 { (1, if fmo { 1 } else { 2 }) } else { (2, if fmo { 2 } else { 4 }) };
+            match s.frame_cropping {
+                Some([l, r, t, bo]) => (w - cx * (l + r), h - cy * (t + bo)),
+                None => (w, h),
             }
         };
         frames.push(Frame {

@@ -152,3 +152,11 @@ fn requeued_reference_buffer_is_caught() {
     assert!(frames.iter().any(|f| f.error), "{log:#?}");
     assert!(log.iter().any(|l| l.contains("no CAPTURE buffer holds that picture") || l.contains("re-queued")), "{log:#?}");
 }
+
+#[test]
+fn mbaff_interlaced_bit_exact() {
+    // MBAFF frame pictures (field_pic_flag 0, frame_mbs_only 0): POC bottom
+    // from delta_pic_order_cnt_bottom, cropping in 4-line units
+    check_bit_exact(Personality::HantroG1, "g1-mbaff", &["-bf", "2", "-x264-params", "interlaced=1:tff=1"]);
+    check_bit_exact(Personality::Cedrus, "cedrus-mbaff", &["-x264-params", "interlaced=1:bff=1:slices=2"]);
+}
