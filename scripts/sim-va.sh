@@ -14,7 +14,7 @@ drv="${TMPDIR:-/tmp}/hantro-sim-vadrv"
 mkdir -p "$drv" && ln -sf "$root/target/debug/libhantro_drv_video.so" "$drv/hantro_drv_video.so"
 out="${TMPDIR:-/tmp}/hantro-sim-va.md5"
 ref="${TMPDIR:-/tmp}/hantro-sim-ref.md5"
-ffmpeg -v error -i "$in" -f framemd5 "$ref"
+ffmpeg -v error -y -i "$in" -f framemd5 "$ref"
 HANTRO_SIM_PERSONALITY="$pers" LD_PRELOAD="$root/target/debug/libhantro_sim.so" \
 LIBVA_DRIVER_NAME=hantro LIBVA_DRIVERS_PATH="$drv" \
     ffmpeg -v warning -hwaccel vaapi -hwaccel_device /dev/dri/renderD128 -hwaccel_output_format vaapi \

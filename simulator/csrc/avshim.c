@@ -63,6 +63,9 @@ simdec *simdec_new(void)
     s->ctx->get_buffer2 = get_buffer;
     s->ctx->thread_count = 1;
     s->ctx->thread_type = 0;
+    /* keep the host application's stderr clean: our decoder's messages
+     * (e.g. "Increasing reorder buffer") are verbose-level only */
+    s->ctx->log_level_offset = 24;
     if (avcodec_open2(s->ctx, codec, NULL) < 0)
         goto fail;
     return s;

@@ -104,6 +104,7 @@ pub fn ioctl_name(req: u64) -> String {
         ("MEDIA_REQUEST_IOC_QUEUE", MEDIA_REQUEST_IOC_QUEUE),
         ("MEDIA_REQUEST_IOC_REINIT", MEDIA_REQUEST_IOC_REINIT),
         ("DMA_BUF_IOCTL_SYNC", DMA_BUF_IOCTL_SYNC),
+        ("DRM_IOCTL_VERSION", DRM_IOCTL_VERSION),
     ];
     ALL.iter().find(|e| e.1 == req).map(|e| e.0.to_string()).unwrap_or_else(|| format!("ioctl {req:#x}"))
 }
@@ -706,7 +707,7 @@ impl Sim {
                     Err(libc::ENOTTY)
                 }
             }
-            FileKind::Dri => Err(libc::ENOTTY),
+            FileKind::Dri => drm_version(arg),
         })
     }
 
@@ -1704,12 +1705,46 @@ impl Sim {
     }
 }
 
+/// struct drm_version (drm.h), for DRM_IOCTL_VERSION on the fake render
+/// node: ffmpeg's VAAPI device probing requires it to succeed.
+#[repr(C)]
+struct DrmVersion {
+    major: c_int,
+    minor: c_int,
+    patch: c_int,
+    name_len: usize,
+    name: *mut u8,
+    date_len: usize,
+    date: *mut u8,
+    desc_len: usize,
+    desc: *mut u8,
+}
+pub const DRM_IOCTL_VERSION: u64 = 0xc040_6400;
+
+fn drm_version(arg: *mut c_void) -> R<c_int> {
+    let v = unsafe { &mut *(arg as *mut DrmVersion) };
+    v.major = 1;
+    v.minor = 0;
+    v.patch = 0;
+    for (len, ptr, s) in [
+        (&mut v.name_len, v.name, "hantro-sim"),
+        (&mut v.date_len, v.date, "20241121"),
+        (&mut v.desc_len, v.desc, "V4L2 stateless decoder simulator (no DRM device)"),
+    ] {
+        if !ptr.is_null() && *len > 0 {
+            copy_to_user(ptr, &s.as_bytes()[..(*len).min(s.len())])?;
+        }
+        *len = s.len();
+    }
+    Ok(0)
+}
+
 fn known_ioctl(k: FileKind, req: u64) -> bool {
     match k {
         FileKind::Media => matches!(req, MEDIA_IOC_DEVICE_INFO | MEDIA_IOC_G_TOPOLOGY | MEDIA_IOC_REQUEST_ALLOC | MEDIA_IOC_ENUM_ENTITIES | MEDIA_IOC_ENUM_LINKS),
         FileKind::Request(_) => matches!(req, MEDIA_REQUEST_IOC_QUEUE | MEDIA_REQUEST_IOC_REINIT),
         FileKind::Export => req == DMA_BUF_IOCTL_SYNC,
-        FileKind::Dri => false,
+        FileKind::Dri => req == DRM_IOCTL_VERSION,
         FileKind::Video(_) => matches!(
             req,
             VIDIOC_QUERYCAP
