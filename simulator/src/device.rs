@@ -1300,7 +1300,7 @@ impl Sim {
         if create && *count == 0 {
             return Ok((caps, q.bufs.len() as u32));
         }
-        if q.streaming && (!create || false) && !create {
+        if q.streaming && !create {
             return Err(libc::EBUSY);
         }
         if !create {
@@ -1318,14 +1318,14 @@ impl Sim {
             }
         }
         let first = q.bufs.len() as u32;
-        let n = (*count).clamp(if create { 1 } else { 1 }, 32 - first.min(32));
+        let n = (*count).clamp(1, 32 - first.min(32));
         if n == 0 {
             return Err(libc::ENOBUFS);
         }
         for i in first..first + n {
             let len = align(fmt.sizeimage as usize, 4096);
             let (memfd, ptr) = new_memfd(len)?;
-            let offset = ((if is_out { 0 } else { 1u32 << 30 }) + i * 8 * 4096) as u32;
+            let offset = (if is_out { 0 } else { 1u32 << 30 }) + i * 8 * 4096;
             q.bufs.push(Buf {
                 state: BufState::Dequeued,
                 planes: vec![Plane { memfd, len, ptr, offset }],

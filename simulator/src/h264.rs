@@ -724,8 +724,6 @@ mod tests {
     /// SPS-level lists with fall-back rule A, and PPS lists with rule B.
     #[test]
     fn scaling_list_fallback_rules() {
-        let mut c = v4l2_ctrl_h264_sps { profile_idc: 100, level_idc: 30, chroma_format_idc: 1, max_num_ref_frames: 1, pic_width_in_mbs_minus1: 10, pic_height_in_map_units_minus1: 8, flags: V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY, ..Default::default() };
-        c.log2_max_frame_num_minus4 = 0;
         // hand-written SPS with seq_scaling_matrix_present_flag = 1:
         // list 0 explicit, list 1 absent (-> list 0), list 3 "use default"
         let mut w = crate::bits::BitWriter::new();
@@ -771,7 +769,6 @@ mod tests {
         assert_eq!(sl.l4[2].to_vec(), l0);
         assert_eq!(sl.l4[3], DEFAULT_4X4_INTER, "useDefaultScalingMatrixFlag");
         assert_eq!(sl.l8[0], DEFAULT_8X8_INTRA, "rule A: 8x8 intra falls back to default");
-        c.flags |= 0;
         // PPS with transform_8x8 and a matrix where only list 1 is sent:
         // rule B takes list 0 from the SPS.
         let mut w = crate::bits::BitWriter::new();
