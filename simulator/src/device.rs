@@ -544,6 +544,12 @@ impl Sim {
                     c.refs == 0
                 };
                 if drop_it {
+                    // like v4l2_m2m_ctx_release(): wait for a running job,
+                    // the worker writes into this context's buffers
+                    while st.ctxs.get(&id).is_some_and(|c| c.busy && !c.hung) {
+                        st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                    // (a hung job has already returned: nothing writes any more)
                     let c = st.ctxs.remove(&id).unwrap();
                     unsafe { libc::close(c.evfd) };
                     // requests bound to this context are orphaned

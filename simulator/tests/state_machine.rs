@@ -312,3 +312,36 @@ fn gen() -> Option<Vec<u8>> {
     }
     std::fs::read(out).ok()
 }
+
+#[test]
+fn close_while_decoding_waits_for_the_job() {
+    let Some(data) = gen() else { return };
+    let s = Sim::new({
+        let mut c = Config::for_test(Personality::HantroG1, "close-busy");
+        c.decode_us = 100_000;
+        c
+    });
+    // decode a couple of frames so the context has references, then queue
+    // one more request and close everything while it is being decoded
+    let p = Personality::HantroG1;
+    let v = s.open(&s.cfg.video_path.clone(), libc::O_RDWR).unwrap().unwrap();
+    let m = s.open(&s.cfg.media_path.clone(), libc::O_RDWR).unwrap().unwrap();
+    let d = Dev { s: s.clone(), v, m, p };
+    d.set_out_fmt(176, 144).unwrap();
+    d.reqbufs(p.out_type(), 1).unwrap();
+    d.reqbufs(p.cap_type(), 1).unwrap();
+    d.stream(p.out_type(), true).unwrap();
+    d.stream(p.cap_type(), true).unwrap();
+    d.qbuf(p.cap_type(), 0, None).unwrap();
+    let rq = d.req_alloc();
+    d.qbuf(p.out_type(), 0, Some(rq)).unwrap();
+    d.req(rq, MEDIA_REQUEST_IOC_QUEUE).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let t = std::time::Instant::now();
+    for fd in [rq, v, m] {
+        s.close(fd);
+        unsafe { libc::close(fd) };
+    }
+    assert!(t.elapsed().as_millis() >= 50, "close returned before the running job finished");
+    drop(data);
+}
