@@ -19,6 +19,11 @@ use std::sync::Arc;
 /// decode into): unique, whole microseconds so they survive timeval.
 static NEXT_TS_US: AtomicU64 = AtomicU64::new(1);
 
+fn zero_pred_weights() -> k::v4l2_ctrl_h264_pred_weights {
+    // SAFETY: plain-old-data kernel struct; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
 fn next_timestamp_ns() -> u64 {
     NEXT_TS_US.fetch_add(1, Ordering::Relaxed) * 1000
 }
@@ -239,13 +244,10 @@ impl Driver {
             H264Mode::FrameBased => h264::DecodeMode::FrameBased,
             H264Mode::SliceBased => h264::DecodeMode::SliceBased,
         };
-        let (has_slice_params, has_pred_weights) = c.backing.h264_slice_ctrls;
-        // In frame-based mode the first slice's controls still go along
-        // where the device has them (as GStreamer does).
-        let translate_mode = if has_slice_params { h264::DecodeMode::SliceBased } else { mode };
+        let has_pred_weights = c.backing.h264_slice_ctrls.1;
         let refs = Refs { driver: self, backing: &c.backing };
         let input = h264::PictureInput { profile: c.config.profile, pic: &pp, iq: iq.as_ref(), slices: &inputs };
-        let mut ctrls = h264::translate_with_state(&input, &refs, translate_mode, &mut c.h264.lock()).map_err(|e| {
+        let mut ctrls = h264::translate_with_state(&input, &refs, mode, &mut c.h264.lock()).map_err(|e| {
             log::error!("vaEndPicture: {e}");
             VaError::InvalidParameter(e.to_string())
         })?;
@@ -297,12 +299,6 @@ impl Driver {
             h264::DecodeMode::FrameBased => {
                 let mut set = CtrlSet::new();
                 base(&mut set);
-                if let Some(sc) = ctrls.slices.first() {
-                    set.push(k::V4L2_CID_STATELESS_H264_SLICE_PARAMS, sc.slice_params);
-                    if let (Some(w), true) = (sc.pred_weights, has_pred_weights) {
-                        set.push(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS, w);
-                    }
-                }
                 let mut pieces: Vec<&[u8]> = Vec::with_capacity(nals.len() * 2);
                 for n in &nals {
                     pieces.push(start);
@@ -319,7 +315,11 @@ impl Driver {
                     let mut set = CtrlSet::new();
                     base(&mut set);
                     set.push(k::V4L2_CID_STATELESS_H264_SLICE_PARAMS, sc.slice_params);
-                    if let Some(w) = sc.pred_weights {
+                    // Every slice states its weights: a zeroed table where the
+                    // slice has none (implicit or no weighted prediction), so
+                    // nothing of an earlier slice lingers in the control.
+                    if has_pred_weights {
+                        let w = sc.pred_weights.unwrap_or_else(zero_pred_weights);
                         set.push(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS, w);
                     }
                     let pieces: [&[u8]; 2] = [start, n];

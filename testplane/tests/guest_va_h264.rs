@@ -1,0 +1,112 @@
+//! The H.264 suite of the real-kernel plane through hantro_drv_video: in one
+//! guest boot (tests/guest/h264-suite.sh), every corpus stream is decoded in
+//! visl's frame-based and slice-based modes by GStreamer's v4l2slh264dec
+//! (the reference, written independently of us) and through our VA driver by
+//! `ffmpeg -hwaccel vaapi` and GStreamer's `vah264dec`. The V4L2 controls our
+//! driver sent must equal GStreamer's, frame by frame; the trace must hold
+//! the hardware's decode_params for every frame (no software fallback).
+//! vainfo, Firefox's vaapitest and mpv --hwdec=vaapi-copy run in the same
+//! boot. Never skips: a missing driver or guest fails the test.
+use std::path::PathBuf;
+use testplane::compare::{compare_texts, Options};
+use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::visl::analyse_text;
+
+/// Fields VA-API does not carry, so a VA driver cannot know them; every
+/// other field of every control is compared.
+/// - `sps.level_idc`: not in VAPictureParameterBufferH264 (the driver
+///   derives the lowest level whose limits fit; x264 may signal a higher one).
+/// - `pps.num_ref_idx_l{0,1}_default_active_minus1`: VA only has each slice's
+///   active counts; the driver learns the PPS default from slices that do not
+///   override it, and cannot know it while every slice overrides (then the
+///   default is unused by the decoding process and by the hardware, which
+///   reads the override from the slice header).
+const NOT_IN_VA: [&str; 3] = [
+    "sps.level_idc",
+    "pps.num_ref_idx_l0_default_active_minus1",
+    "pps.num_ref_idx_l1_default_active_minus1",
+];
+
+fn driver_so() -> PathBuf {
+    let p = std::env::var("HANTRO_DRIVER_SO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
+    p
+}
+
+#[test]
+fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
+    let so = driver_so();
+    let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-va-h264");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    let script = repo_root().join("tests/guest/h264-suite.sh");
+    let run = run_script(&job, &script, &[], &[("HANTRO_DRIVER_SO", so.to_str().unwrap())]).unwrap_or_else(|e| panic!("guest run failed: {e}"));
+    eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
+    assert_eq!(run.status, 0, "guest suite failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("suite-done"), "suite did not finish:\n{}", run.stdout);
+    let read = |f: &str| run.read_out(f).unwrap_or_else(|e| panic!("{e}"));
+
+    // vainfo: the driver initialises on visl and lists the H.264 profiles.
+    let vainfo = read("vainfo.txt");
+    eprintln!("--- vainfo ---\n{vainfo}");
+    assert!(vainfo.contains("Driver version: hantro_drv_video") && vainfo.contains("on visl"), "{vainfo}");
+    for p in ["VAProfileH264ConstrainedBaseline", "VAProfileH264Main", "VAProfileH264High"] {
+        assert!(vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "{p} missing:\n{vainfo}");
+    }
+    // Firefox's own probe, real binary from firefox-esr.
+    let vaapitest = read("vaapitest.txt");
+    eprintln!("--- vaapitest ---\n{vaapitest}");
+    assert!(vaapitest.contains("VAAPI_SUPPORTED\nTRUE") && vaapitest.contains("vaapitest rc=0"), "{vaapitest}");
+    let hwcodecs: u32 = vaapitest.lines().skip_while(|l| *l != "VAAPI_HWCODECS").nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    assert!(hwcodecs & 16 != 0, "vaapitest does not report H.264 (bit 16 of VAAPI_HWCODECS): {hwcodecs}");
+
+    let runs = read("runs.tsv");
+    for l in runs.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(f.get(3), Some(&"0"), "client failed: {l}\n{}", read(&format!("{}.{}.{}.log", f[0], f[1], f[2])));
+    }
+    let manifest = read_manifest(&job.join("corpus/manifest.tsv")).expect("manifest");
+    let opts = Options { ignore: NOT_IN_VA.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for s in &manifest {
+        for mode in ["frame", "slice"] {
+            let reference = read(&format!("{}.{mode}.gst.trace", s.name));
+            let rd = analyse_text(&reference);
+            assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
+            for client in ["ffmpeg", "gstva"] {
+                let ours = read(&format!("{}.{mode}.{client}.trace", s.name));
+                let od = analyse_text(&ours);
+                // The hardware path: one decode_params per request, as many
+                // requests as the reference (frames, or slices in slice mode).
+                if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
+                    failures.push(format!(
+                        "{} {mode} {client}: {} frames / {} decode_params in the trace, reference {} / {}",
+                        s.name,
+                        od.frames.len(),
+                        od.decode_params_events,
+                        rd.frames.len(),
+                        rd.decode_params_events
+                    ));
+                }
+                let report = compare_texts(&reference, &ours, &opts);
+                table.push_str(&format!("{:<18} {mode:<5} {client:<6} {}\n", s.name, report.summary()));
+                if !report.all_equal() || report.frames_total != s.frames {
+                    failures.push(format!("{} {mode} {client}:\n{}", s.name, report.text()));
+                }
+                if mode == "slice" {
+                    assert!(report.slice_level_compared, "{} {client}: slice-level controls were not compared", s.name);
+                }
+            }
+        }
+    }
+    eprintln!("--- our controls vs GStreamer's on visl ---\n{table}");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+
+    for s in ["cavlc_baseline", "cabac_main_bpyr"] {
+        let log = read(&format!("mpv-{s}.log"));
+        assert!(log.contains("Using hardware decoding (vaapi-copy)") && log.contains("mpv rc=0"), "mpv on {s}:\n{log}");
+    }
+}

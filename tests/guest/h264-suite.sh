@@ -1,0 +1,54 @@
+#!/bin/sh
+# Guest script: the H.264 suite of the real-kernel plane, in one boot.
+#   1. vainfo and Firefox's vaapitest against the driver in /job/driver
+#   2. for every corpus stream and both visl decode modes: GStreamer's
+#      v4l2slh264dec (the reference), ffmpeg -hwaccel vaapi and GStreamer
+#      vah264dec through our driver, each with its visl trace
+#   3. mpv --hwdec=vaapi-copy on a few streams
+# Usage (host): scripts/guest-run.sh tests/guest/h264-suite.sh [STREAM...]
+# Output in out/: vainfo.txt, vaapitest.txt, <s>.<mode>.{gst,ffmpeg,gstva}.trace
+# and .log, mpv-<s>.log, runs.tsv (stream mode client rc seconds)
+set -u
+. /job/lib.sh
+cd /job
+[ -f driver/hantro_drv_video.so ] || { echo "no driver in /job/driver"; exit 1; }
+[ $# -gt 0 ] || set -- $(cut -f1 corpus/manifest.tsv)
+
+va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
+echo "vainfo rc=$?" >> out/vainfo.txt
+if [ -x /usr/lib/firefox-esr/vaapitest ]; then
+  va_env /usr/lib/firefox-esr/vaapitest -d /dev/dri/renderD128 > out/vaapitest.txt 2>&1
+  echo "vaapitest rc=$?" >> out/vaapitest.txt
+else
+  echo "vaapitest missing" > out/vaapitest.txt
+fi
+
+run() { # stream mode client cmd...
+  s=$1 m=$2 c=$3; shift 3
+  trace_reset
+  t0=$(date +%s.%N)
+  "$@" > "out/$s.$m.$c.log" 2>&1
+  rc=$?
+  t1=$(date +%s.%N)
+  trace_save "$s.$m.$c.trace" "$m" || rc=99
+  printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$c" "$rc" "$(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}')" >> out/runs.tsv
+}
+for s in "$@"; do
+  f=corpus/$s.h264
+  for m in frame slice; do
+    visl_mode "$m"
+    run "$s" "$m" gst gst_h264 "$f"
+    run "$s" "$m" ffmpeg va_env HANTRO_H264_DECODE_MODE=$m ffmpeg -nostdin -hide_banner \
+      -loglevel warning -hwaccel vaapi -hwaccel_device /dev/dri/renderD128 \
+      -hwaccel_output_format vaapi -i "$f" -f null -
+    run "$s" "$m" gstva va_env HANTRO_H264_DECODE_MODE=$m GST_VA_ALL_DRIVERS=1 \
+      gst-launch-1.0 -q filesrc location="$f" ! h264parse ! vah264dec ! fakesink
+  done
+done
+visl_mode frame
+for s in cavlc_baseline cabac_main_bpyr; do
+  va_env mpv --no-config --msg-level=all=v --hwdec=vaapi-copy --vo=null --ao=null \
+    --untimed "corpus/$s.h264" > "out/mpv-$s.log" 2>&1
+  echo "mpv rc=$?" >> "out/mpv-$s.log"
+done
+echo suite-done
