@@ -2119,7 +2119,11 @@ fn run_job(sim: &Arc<Sim>, plan: JobPlan) {
             frame_based: p.frame_based(),
             annexb: plan.ctrls.menu(CID_H264_START_CODE) == Some(1),
         };
-        eng.run(&job, &mut cap)
+        let r = eng.run(&job, &mut cap);
+        for w in std::mem::take(&mut eng.warnings) {
+            sim.log(&format!("note: job {}: {w}", plan.frame));
+        }
+        r
     };
     let mut errs: Vec<String> = plan.poison.iter().cloned().chain(errs).collect();
     if sim.cfg.error_frame == Some(plan.frame) {

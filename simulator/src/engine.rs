@@ -46,6 +46,10 @@ pub struct Engine {
     pub dpb: Dpb,
     cur: Option<CurPic>,
     pub pictures: u64,
+    /// checks suspended (field pictures) until the next IDR
+    unchecked: bool,
+    /// notes that are not client errors (logged, no ERROR flag)
+    pub warnings: Vec<String>,
 }
 
 fn diff<T: PartialEq + std::fmt::Debug>(errs: &mut Vec<String>, field: &str, expected: T, got: T) {
@@ -138,12 +142,20 @@ impl Engine {
             if pps.seq_parameter_set_id != sps.seq_parameter_set_id {
                 errs.push(format!("pps.seq_parameter_set_id: expected {} (sps control), got {}", sps.seq_parameter_set_id, pps.seq_parameter_set_id));
             }
-            if sh.field_pic {
-                errs.push("unsupported: field pictures are not checked/decoded by the simulator".into());
+            if sh.is_idr() {
+                self.unchecked = false;
+            }
+            if sh.field_pic && !self.unchecked {
+                // Field pictures (PAFF) still decode, but the DPB model is
+                // frame-only: stop checking references until the next IDR.
+                self.unchecked = true;
+                self.warnings.push("field pictures (PAFF): decoded, but decode_params/DPB are not checked until the next IDR".into());
             }
             if self.cur.is_none() {
                 let poc = self.dpb.compute_poc(&sps, &sh);
-                self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
+                if !self.unchecked {
+                    self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
+                }
                 self.cur = Some(CurPic { sps, pps, sm, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new() });
             } else if first {
                 let c = self.cur.as_ref().unwrap();
@@ -153,7 +165,9 @@ impl Engine {
             }
             if !job.frame_based {
                 if let Some(sp) = job.ctrls.get_struct::<v4l2_ctrl_h264_slice_params>(CID_H264_SLICE_PARAMS) {
-                    self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
+                    if !self.unchecked {
+                        self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
+                    }
                 } else {
                     errs.push("request: SLICE_PARAMS control never set (slice-based decoding)".into());
                 }
