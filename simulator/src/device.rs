@@ -987,14 +987,19 @@ impl Sim {
                 let r = unsafe { &mut *(arg as *mut v4l2_create_buffers) };
                 let ty = r.format.type_;
                 let (caps, first) = self.reqbufs(id, ty, r.memory, &mut r.count, true)?;
-                r.capabilities = caps | V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
+                r.capabilities = caps | BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
                 r.flags = 0;
-                r.reserved = [0; 5];
                 r.index = first;
                 let mut f = r.format;
                 let _ = self.fmt_ioctl(id, VIDIOC_G_FMT, &mut f);
                 r.format = f;
-                r.max_num_buffers = 32;
+                // max_num_buffers (6.8+) and the reserved words after it,
+                // written by offset so older uAPI headers build too
+                unsafe {
+                    let tail = (r as *mut v4l2_create_buffers as *mut u8).add(std::mem::offset_of!(v4l2_create_buffers, flags) + 4);
+                    std::ptr::write_bytes(tail, 0, 24);
+                    std::ptr::write_unaligned(tail as *mut u32, 32);
+                }
                 Ok(0)
             }
             VIDIOC_QUERYBUF => {

@@ -61,6 +61,10 @@ pub const MEDIA_REQUEST_IOC_REINIT: u64 = io(b'|', 0x81);
 
 pub const DMA_BUF_IOCTL_SYNC: u64 = iow::<dma_buf_sync>(b'b', 0);
 
+/// V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS (6.8+), spelled out so that
+/// older uAPI headers still build.
+pub const BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS: u32 = 0x80;
+
 pub const fn fourcc(s: &[u8; 4]) -> u32 {
     (s[0] as u32) | ((s[1] as u32) << 8) | ((s[2] as u32) << 16) | ((s[3] as u32) << 24)
 }
