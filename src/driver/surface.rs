@@ -13,8 +13,10 @@ use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+/// `v` rounded up to a multiple of 16, saturating: client sizes near
+/// u32::MAX must stay huge (and be refused), not wrap to 0.
 pub fn align16(v: u32) -> u32 {
-    v.div_ceil(16) * 16
+    v.saturating_add(15) & !15
 }
 
 /// How long vaSyncSurface waits before reporting a timeout.
