@@ -1,0 +1,339 @@
+//! Shared helpers of the hostile-input, lifecycle, fault, concurrency and
+//! sandbox tests.
+//!
+//! * [`Va`]: the driver initialised the way libva does it
+//!   (`__vaDriverInit_1_0` on a hand-made `VADriverContext`), every call
+//!   going through the vtable the driver filled in. The test binary links
+//!   the driver's rlib, built with the `test-hooks` feature (self
+//!   dev-dependency in Cargo.toml).
+//! * [`child`] / [`run_child`]: a test re-executes its own binary with the
+//!   simulator (`libhantro_sim.so`) in `LD_PRELOAD`, so the driver's real
+//!   ioctl code runs against an emulated stateless decoder.
+//! * [`vaclient`]: the C client (`tests/clients/vaclient.c`, libavcodec's
+//!   VA-API hwaccel over libva) compiled with gcc on first use.
+#![allow(dead_code)]
+pub use hantro_drv_video::ffi::va;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub type St = va::VAStatus;
+pub const OK: St = va::VA_STATUS_SUCCESS as St;
+
+/// Name of a VAStatus for tables and messages.
+pub fn status_name(s: St) -> String {
+    let n = match s as u32 {
+        0 => "SUCCESS",
+        va::VA_STATUS_ERROR_OPERATION_FAILED => "OPERATION_FAILED",
+        va::VA_STATUS_ERROR_ALLOCATION_FAILED => "ALLOCATION_FAILED",
+        va::VA_STATUS_ERROR_INVALID_CONFIG => "INVALID_CONFIG",
+        va::VA_STATUS_ERROR_INVALID_CONTEXT => "INVALID_CONTEXT",
+        va::VA_STATUS_ERROR_INVALID_SURFACE => "INVALID_SURFACE",
+        va::VA_STATUS_ERROR_INVALID_BUFFER => "INVALID_BUFFER",
+        va::VA_STATUS_ERROR_INVALID_IMAGE => "INVALID_IMAGE",
+        va::VA_STATUS_ERROR_ATTR_NOT_SUPPORTED => "ATTR_NOT_SUPPORTED",
+        va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED => "MAX_NUM_EXCEEDED",
+        va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE => "UNSUPPORTED_PROFILE",
+        va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT => "UNSUPPORTED_ENTRYPOINT",
+        va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT => "UNSUPPORTED_RT_FORMAT",
+        va::VA_STATUS_ERROR_UNSUPPORTED_BUFFERTYPE => "UNSUPPORTED_BUFFERTYPE",
+        va::VA_STATUS_ERROR_SURFACE_BUSY => "SURFACE_BUSY",
+        va::VA_STATUS_ERROR_INVALID_PARAMETER => "INVALID_PARAMETER",
+        va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED => "RESOLUTION_NOT_SUPPORTED",
+        va::VA_STATUS_ERROR_UNIMPLEMENTED => "UNIMPLEMENTED",
+        va::VA_STATUS_ERROR_INVALID_IMAGE_FORMAT => "INVALID_IMAGE_FORMAT",
+        va::VA_STATUS_ERROR_DECODING_ERROR => "DECODING_ERROR",
+        va::VA_STATUS_ERROR_INVALID_VALUE => "INVALID_VALUE",
+        va::VA_STATUS_ERROR_HW_BUSY => "HW_BUSY",
+        va::VA_STATUS_ERROR_UNSUPPORTED_MEMORY_TYPE => "UNSUPPORTED_MEMORY_TYPE",
+        va::VA_STATUS_ERROR_TIMEDOUT => "TIMEDOUT",
+        va::VA_STATUS_ERROR_UNKNOWN => "UNKNOWN",
+        _ => return format!("{:#x}", s as u32),
+    };
+    n.to_string()
+}
+
+/// target/<profile>/ (the test binary lives in target/<profile>/deps/).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+}
+
+/// The simulator library. Built by `cargo build/test --workspace`; a
+/// missing library is a failure, not a skip.
+pub fn sim_so() -> PathBuf {
+    let p = std::env::var_os("HANTRO_SIM_SO").map(PathBuf::from).unwrap_or_else(|| target_dir().join("libhantro_sim.so"));
+    assert!(p.exists(), "{} missing: build the workspace first (cargo build --release --workspace)", p.display());
+    p
+}
+
+pub fn driver_so() -> PathBuf {
+    let p = std::env::var_os("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|| target_dir().join("libhantro_drv_video.so"));
+    assert!(p.exists(), "{} missing: build the workspace first (cargo build --release --workspace)", p.display());
+    p
+}
+
+const CHILD_ENV: &str = "HANTRO_TEST_CHILD";
+
+/// True in the re-executed child that should run test `name`.
+pub fn child(name: &str) -> bool {
+    std::env::var(CHILD_ENV).ok().as_deref() == Some(name)
+}
+
+/// Runs test `name` of this binary in a child process with the simulator
+/// preloaded and `env` set; returns its output (not checked).
+pub fn run_child(name: &str, env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(std::env::current_exe().expect("current_exe"));
+    c.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    c.env(CHILD_ENV, name).env("LD_PRELOAD", sim_so()).env("HANTRO_SIM_QUIET", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("spawn child test")
+}
+
+/// [`run_child`] and assert it passed; returns (stdout, stderr).
+pub fn run_child_ok(name: &str, env: &[(&str, &str)]) -> (String, String) {
+    let o = run_child(name, env);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "child {name} failed ({:?}):\n--- stdout\n{out}\n--- stderr\n{err}", o.status);
+    assert!(out.contains("test result: ok. 1 passed"), "child {name} did not run:\n{out}\n{err}");
+    (out, err)
+}
+
+/// The driver behind a hand-made VADriverContext, as libva sets it up.
+pub struct Va {
+    pub ctx: Box<va::VADriverContext>,
+    pub vt: Box<va::VADriverVTable>,
+    pub init_status: St,
+}
+
+/// Calls vtable entry `$f` of a [`Va`] with the context first.
+#[macro_export]
+macro_rules! vcall {
+    ($va:expr, $f:ident $(, $a:expr)* $(,)?) => {{
+        let v: &$crate::common::Va = &$va;
+        let f = v.vt.$f.expect(concat!(stringify!($f), " not filled"));
+        // SAFETY: the test passes arguments as the VA API describes, or
+        // deliberately hostile ones the driver must reject.
+        unsafe { f(v.ptr() $(, $a)*) }
+    }};
+}
+
+impl Va {
+    /// __vaDriverInit_1_0 on a zeroed context (status in `init_status`).
+    pub fn init() -> Va {
+        // SAFETY: plain C structs; all-zero is how libva starts them too.
+        let mut vt: Box<va::VADriverVTable> = Box::new(unsafe { std::mem::zeroed() });
+        let mut ctx: Box<va::VADriverContext> = Box::new(unsafe { std::mem::zeroed() });
+        ctx.vtable = &mut *vt;
+        // SAFETY: a context laid out as libva's, with a vtable to fill.
+        let init_status = unsafe { hantro_drv_video::va::init::__vaDriverInit_1_0(&mut *ctx) };
+        Va { ctx, vt, init_status }
+    }
+
+    pub fn init_ok() -> Va {
+        let v = Va::init();
+        assert_eq!(v.init_status, OK, "vaInitialize failed: {}", status_name(v.init_status));
+        v
+    }
+
+    pub fn ptr(&self) -> va::VADriverContextP {
+        &*self.ctx as *const va::VADriverContext as va::VADriverContextP
+    }
+
+    pub fn create_config(&self, profile: va::VAProfile) -> (St, u32) {
+        let mut id = va::VA_INVALID_ID;
+        let s = vcall!(self, vaCreateConfig, profile, va::VAEntrypointVLD, std::ptr::null_mut(), 0, &mut id);
+        (s, id)
+    }
+
+    pub fn config(&self) -> u32 {
+        let (s, id) = self.create_config(va::VAProfileH264Main);
+        assert_eq!(s, OK, "vaCreateConfig: {}", status_name(s));
+        id
+    }
+
+    pub fn create_surfaces(&self, w: u32, h: u32, n: usize) -> (St, Vec<u32>) {
+        let mut ids = vec![va::VA_INVALID_ID; n];
+        let s = vcall!(self, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, w, h, ids.as_mut_ptr(), n as u32, std::ptr::null_mut(), 0);
+        (s, ids)
+    }
+
+    pub fn surfaces(&self, w: u32, h: u32, n: usize) -> Vec<u32> {
+        let (s, ids) = self.create_surfaces(w, h, n);
+        assert_eq!(s, OK, "vaCreateSurfaces2: {}", status_name(s));
+        ids
+    }
+
+    pub fn create_context(&self, config: u32, w: i32, h: i32, targets: &mut [u32]) -> (St, u32) {
+        let mut id = va::VA_INVALID_ID;
+        let p = if targets.is_empty() { std::ptr::null_mut() } else { targets.as_mut_ptr() };
+        let s = vcall!(self, vaCreateContext, config, w, h, va::VA_PROGRESSIVE as i32, p, targets.len() as i32, &mut id);
+        (s, id)
+    }
+
+    pub fn context(&self, config: u32, w: i32, h: i32, targets: &mut [u32]) -> u32 {
+        let (s, id) = self.create_context(config, w, h, targets);
+        assert_eq!(s, OK, "vaCreateContext: {}", status_name(s));
+        id
+    }
+
+    pub fn create_buffer(&self, context: u32, t: va::VABufferType, size: u32, num: u32, data: Option<&[u8]>) -> (St, u32) {
+        let mut id = va::VA_INVALID_ID;
+        let p = data.map_or(std::ptr::null_mut(), |d| d.as_ptr() as *mut libc::c_void);
+        let s = vcall!(self, vaCreateBuffer, context, t, size, num, p, &mut id);
+        (s, id)
+    }
+
+    pub fn buffer(&self, context: u32, t: va::VABufferType, size: u32, num: u32, data: Option<&[u8]>) -> u32 {
+        let (s, id) = self.create_buffer(context, t, size, num, data);
+        assert_eq!(s, OK, "vaCreateBuffer: {}", status_name(s));
+        id
+    }
+
+    pub fn create_image(&self, w: i32, h: i32) -> (St, va::VAImage) {
+        let mut f = va::VAImageFormat { fourcc: va::VA_FOURCC_NV12, byte_order: va::VA_LSB_FIRST, bits_per_pixel: 12, ..Default::default() };
+        let mut img = va::VAImage::default();
+        let s = vcall!(self, vaCreateImage, &mut f, w, h, &mut img);
+        (s, img)
+    }
+
+    pub fn derive_image(&self, surface: u32) -> (St, va::VAImage) {
+        let mut img = va::VAImage::default();
+        let s = vcall!(self, vaDeriveImage, surface, &mut img);
+        (s, img)
+    }
+
+    /// Exports a surface (composed layers) and returns the descriptor;
+    /// the caller closes the fds.
+    pub fn export(&self, surface: u32, flags: u32) -> (St, va::VADRMPRIMESurfaceDescriptor) {
+        let mut d = va::VADRMPRIMESurfaceDescriptor::default();
+        let s = vcall!(self, vaExportSurfaceHandle, surface, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, flags | va::VA_EXPORT_SURFACE_READ_ONLY, &mut d as *mut _ as *mut libc::c_void);
+        (s, d)
+    }
+
+    pub fn terminate(&self) -> St {
+        vcall!(self, vaTerminate)
+    }
+}
+
+pub fn close_fds(d: &va::VADRMPRIMESurfaceDescriptor) {
+    for o in &d.objects[..(d.num_objects as usize).min(4)] {
+        // SAFETY: the export handed us these fds; the client closes them.
+        unsafe { libc::close(o.fd) };
+    }
+}
+
+/// Process resources that a leak would grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub fds: usize,
+    pub maps: usize,
+    pub rss_kib: u64,
+}
+
+pub fn resources() -> Resources {
+    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let maps = std::fs::read_to_string("/proc/self/maps").map(|s| s.lines().count()).unwrap_or(0);
+    let rss_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .unwrap_or(0);
+    Resources { fds, maps, rss_kib }
+}
+
+/// The H.264 corpus (scripts/corpus.sh), generated on first use.
+pub fn corpus() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let dir = std::env::var_os("HANTRO_CORPUS").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro/corpus"));
+    if !dir.join("manifest.tsv").exists() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let st = Command::new(repo.join("scripts/corpus.sh")).status().expect("run scripts/corpus.sh");
+        assert!(st.success(), "scripts/corpus.sh failed");
+    }
+    assert!(dir.join("manifest.tsv").exists(), "no corpus in {}", dir.display());
+    dir
+}
+
+/// (name, frames, width, height) of every corpus stream.
+pub fn manifest() -> Vec<(String, usize, u32, u32)> {
+    let m = std::fs::read_to_string(corpus().join("manifest.tsv")).expect("manifest");
+    m.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some((f.first()?.to_string(), f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The C VA client, compiled on first use into target/<profile>/vaclient.
+pub fn vaclient() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/vaclient.c");
+    let out = target_dir().join("hantro-test-vaclient");
+    let fresh = match (std::fs::metadata(&src).and_then(|m| m.modified()), std::fs::metadata(&out).and_then(|m| m.modified())) {
+        (Ok(s), Ok(o)) => o >= s,
+        _ => false,
+    };
+    if !fresh {
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "gcc -O2 -g -Wall -Werror -pthread -o '{}' '{}' $(pkg-config --cflags --libs libavformat libavcodec libavutil libva libva-drm)",
+                tmp.display(),
+                src.display()
+            ))
+            .output()
+            .expect("gcc");
+        assert!(o.status.success(), "building vaclient failed:\n{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::rename(&tmp, &out).expect("rename vaclient");
+    }
+    out
+}
+
+/// Environment that points libva at the driver and preloads the simulator.
+pub fn va_env() -> Vec<(String, String)> {
+    let drv = driver_so();
+    let dir = std::env::temp_dir().join(format!("hantro-test-vadrv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let link = dir.join("hantro_drv_video.so");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&drv, &link).expect("symlink driver");
+    vec![
+        ("LD_PRELOAD".into(), sim_so().display().to_string()),
+        ("LIBVA_DRIVER_NAME".into(), "hantro".into()),
+        ("LIBVA_DRIVERS_PATH".into(), dir.display().to_string()),
+        ("LIBVA_MESSAGING_LEVEL".into(), "1".into()),
+    ]
+}
+
+/// Software reference: every frame of `stream` as NV12 (display order,
+/// cropped), decoded by the ffmpeg CLI.
+pub fn reference_nv12(stream: &Path) -> Vec<u8> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-threads", "1", "-i"])
+        .arg(stream)
+        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "nv12", "-"])
+        .output()
+        .expect("ffmpeg (scripts/setup-host.sh installs it)");
+    assert!(o.status.success(), "ffmpeg reference decode of {} failed: {}", stream.display(), String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+pub fn nv12_frame_size(w: u32, h: u32) -> usize {
+    (w * h + w.div_ceil(2) * 2 * h.div_ceil(2)) as usize
+}
+
+/// Splits two NV12 dumps into frames and returns the indices that differ
+/// (plus a count mismatch as an error string).
+pub fn diff_frames(got: &[u8], want: &[u8], w: u32, h: u32) -> Result<Vec<usize>, String> {
+    let fs = nv12_frame_size(w, h);
+    if got.len() % fs != 0 || want.len() % fs != 0 {
+        return Err(format!("sizes {} / {} are not multiples of the {w}x{h} frame size {fs}", got.len(), want.len()));
+    }
+    if got.len() != want.len() {
+        return Err(format!("{} frames decoded, reference has {}", got.len() / fs, want.len() / fs));
+    }
+    Ok(got.chunks(fs).zip(want.chunks(fs)).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect())
+}
