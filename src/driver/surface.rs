@@ -254,8 +254,12 @@ impl Driver {
         for &id in ids {
             match self.surfaces.remove(id) {
                 Some(s) => {
-                    if let Some(img) = s.state.lock().derived.take() {
-                        self.images.remove(img);
+                    // An image still derived from the surface goes with it,
+                    // and so does its buffer (which holds the surface, and
+                    // through it the CAPTURE buffer and the whole session).
+                    let derived = s.state.lock().derived.take();
+                    if let Some(img) = derived.and_then(|img| self.images.remove(img)) {
+                        self.buffers.remove(img.image.buf);
                     }
                 }
                 None => result = Err(VaError::InvalidSurface),
