@@ -168,14 +168,22 @@ impl Driver {
         Ok(b)
     }
 
-    /// Where new surfaces go: the newest context whose session fits them,
-    /// else an unowned session of the newest config's route and this size,
-    /// else a new session for that route (or the first route).
+    /// Where new surfaces go: the newest context made from the newest
+    /// config whose session fits them, else an unowned session of the
+    /// newest config's route and this size, else a new session for that
+    /// route (or the first route).
+    ///
+    /// Only a context of the newest config: a client that created a config
+    /// after that context is setting up another decoder (ffmpeg 5.1 and
+    /// Chromium create config -> surfaces -> context), whose surfaces must
+    /// not land in the running decoder's session (two same-size streams in
+    /// one process would share one CAPTURE queue and exhaust it).
     fn backing_for_surfaces(&self, width: u32, height: u32) -> VaResult<Arc<Backing>> {
         let mut contexts = self.contexts.values();
         contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
+        let newest_config = (*self.last_config.lock()).and_then(|id| self.configs.get(id));
         for (_, c) in &contexts {
-            if c.backing.fits(&c.backing.route, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
+            if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config)) && c.backing.fits(&c.backing.route, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
                 return Ok(c.backing.clone());
             }
         }
