@@ -1,0 +1,298 @@
+/*
+ * VA client for the fault and concurrency tests: libavcodec's VA-API
+ * hwaccel (which fills VAPictureParameterBufferH264 & co. from its own
+ * parse) over libva's DRM display on the simulator's render node, driving
+ * hantro_drv_video. One VADisplay, one decoder (= one VA context) per
+ * stream; per stream two threads: a decode thread (demux, send/receive)
+ * and a reader thread (vaSyncSurface + vaQuerySurfaceError when asked,
+ * av_hwframe_transfer_data = vaDeriveImage/vaGetImage, write). So N streams
+ * run 2N threads against the driver at once.
+ *
+ *   vaclient [--sync-check] [--stagger-ms MS] [--device PATH] OUTDIR stream0.h264 [stream1 ...]
+ *
+ * Writes OUTDIR/<i>.nv12: every output frame of stream i, cropped, NV12
+ * (luma rows of width bytes, then chroma rows of 2*ceil(width/2) bytes);
+ * a frame that cannot be read back is written as zeros so indices stay
+ * aligned with the reference. Prints one line per event:
+ *   frame <i> <n> sync=<VAStatus> [mb=<start>-<end>:<type> ...]
+ *   frame <i> <n> transfer-error=<averror>
+ *   decode-error <i> <averror>
+ *   stream <i> frames=<n> errors=<n>
+ *   fds before=<n> after=<n>
+ * Exit 0 unless the client itself could not run (bad args, no device).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/hwcontext_vaapi.h>
+#include <va/va.h>
+
+#define QCAP 4
+
+static int sync_check;
+static int stagger_ms; /* stream i starts i*stagger_ms after stream 0 */
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define say(...)                                                                                   \
+    do {                                                                                           \
+        pthread_mutex_lock(&print_lock);                                                           \
+        printf(__VA_ARGS__);                                                                       \
+        fflush(stdout);                                                                            \
+        pthread_mutex_unlock(&print_lock);                                                         \
+    } while (0)
+
+struct stream {
+    int index;
+    const char *path;
+    char out_path[4096];
+    AVBufferRef *device;
+    /* frame queue decode -> reader */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    AVFrame *q[QCAP];
+    int head, count, done;
+    int frames, errors;
+};
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ., .., the DIR's own fd */
+}
+
+static enum AVPixelFormat pick_vaapi(AVCodecContext *c, const enum AVPixelFormat *fmts)
+{
+    (void)c;
+    for (; *fmts != AV_PIX_FMT_NONE; fmts++)
+        if (*fmts == AV_PIX_FMT_VAAPI)
+            return *fmts;
+    return AV_PIX_FMT_NONE;
+}
+
+static void push(struct stream *s, AVFrame *f)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->count == QCAP)
+        pthread_cond_wait(&s->cond, &s->lock);
+    s->q[(s->head + s->count) % QCAP] = f;
+    s->count++;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static AVFrame *pop(struct stream *s)
+{
+    AVFrame *f = NULL;
+    pthread_mutex_lock(&s->lock);
+    while (s->count == 0 && !s->done)
+        pthread_cond_wait(&s->cond, &s->lock);
+    if (s->count) {
+        f = s->q[s->head];
+        s->head = (s->head + 1) % QCAP;
+        s->count--;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return f;
+}
+
+static void write_nv12(FILE *out, const AVFrame *sw, int w, int h)
+{
+    int cw = (w + 1) / 2 * 2, ch = (h + 1) / 2;
+    for (int y = 0; y < h; y++)
+        fwrite(sw->data[0] + (size_t)y * sw->linesize[0], 1, w, out);
+    for (int y = 0; y < ch; y++)
+        fwrite(sw->data[1] + (size_t)y * sw->linesize[1], 1, cw, out);
+}
+
+static void write_zeros(FILE *out, int w, int h)
+{
+    size_t n = (size_t)w * h + (size_t)((w + 1) / 2 * 2) * ((h + 1) / 2);
+    uint8_t *z = calloc(1, n);
+    fwrite(z, 1, n, out);
+    free(z);
+}
+
+static void *reader(void *arg)
+{
+    struct stream *s = arg;
+    FILE *out = fopen(s->out_path, "wb");
+    if (!out) {
+        perror(s->out_path);
+        exit(2);
+    }
+    int n = 0;
+    AVFrame *hw;
+    while ((hw = pop(s))) {
+        int w = hw->width, h = hw->height;
+        if (sync_check) {
+            AVHWFramesContext *fc = (AVHWFramesContext *)hw->hw_frames_ctx->data;
+            AVVAAPIDeviceContext *dc = fc->device_ctx->hwctx;
+            VASurfaceID surf = (VASurfaceID)(uintptr_t)hw->data[3];
+            VAStatus st = vaSyncSurface(dc->display, surf);
+            char mb[512] = "";
+            if (st == VA_STATUS_ERROR_DECODING_ERROR) {
+                VASurfaceDecodeMBErrors *e = NULL;
+                VAStatus q = vaQuerySurfaceError(dc->display, surf, st, (void **)&e);
+                if (q != VA_STATUS_SUCCESS) {
+                    snprintf(mb, sizeof mb, " query=%d", q);
+                } else {
+                    size_t at = 0;
+                    for (int i = 0; e && e[i].status != -1 && i < 16; i++)
+                        at += snprintf(mb + at, sizeof mb - at, " mb=%u-%u:%d", e[i].start_mb, e[i].end_mb, (int)e[i].decode_error_type);
+                    if (at == 0)
+                        snprintf(mb, sizeof mb, " mb=none");
+                }
+            }
+            say("frame %d %d sync=%d%s\n", s->index, n, st, mb);
+        }
+        AVFrame *sw = av_frame_alloc();
+        sw->format = AV_PIX_FMT_NV12;
+        int r = av_hwframe_transfer_data(sw, hw, 0);
+        if (r < 0) {
+            say("frame %d %d transfer-error=%d\n", s->index, n, r);
+            write_zeros(out, w, h);
+        } else {
+            write_nv12(out, sw, w, h);
+        }
+        av_frame_free(&sw);
+        av_frame_free(&hw);
+        n++;
+    }
+    fclose(out);
+    return NULL;
+}
+
+static void receive_all(struct stream *s, AVCodecContext *c)
+{
+    for (;;) {
+        AVFrame *f = av_frame_alloc();
+        int r = avcodec_receive_frame(c, f);
+        if (r < 0) {
+            av_frame_free(&f);
+            if (r != AVERROR(EAGAIN) && r != AVERROR_EOF) {
+                say("decode-error %d %d\n", s->index, r);
+                s->errors++;
+            }
+            return;
+        }
+        s->frames++;
+        push(s, f);
+    }
+}
+
+static void *decoder(void *arg)
+{
+    struct stream *s = arg;
+    AVFormatContext *fmt = NULL;
+    if (stagger_ms)
+        usleep((useconds_t)s->index * stagger_ms * 1000);
+    if (avformat_open_input(&fmt, s->path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0) {
+        fprintf(stderr, "cannot open %s\n", s->path);
+        exit(2);
+    }
+    int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    const AVCodec *codec = avcodec_find_decoder(fmt->streams[vi]->codecpar->codec_id);
+    AVCodecContext *c = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(c, fmt->streams[vi]->codecpar);
+    c->hw_device_ctx = av_buffer_ref(s->device);
+    c->get_format = pick_vaapi;
+    c->thread_count = 1;
+    c->extra_hw_frames = QCAP + 1;
+    if (avcodec_open2(c, codec, NULL) < 0) {
+        fprintf(stderr, "avcodec_open2 failed\n");
+        exit(2);
+    }
+    pthread_t rd;
+    pthread_create(&rd, NULL, reader, s);
+    AVPacket *pkt = av_packet_alloc();
+    while (av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == vi) {
+            int r = avcodec_send_packet(c, pkt);
+            if (r < 0 && r != AVERROR(EAGAIN)) {
+                say("decode-error %d %d\n", s->index, r);
+                s->errors++;
+            }
+            receive_all(s, c);
+        }
+        av_packet_unref(pkt);
+    }
+    avcodec_send_packet(c, NULL);
+    receive_all(s, c);
+    pthread_mutex_lock(&s->lock);
+    s->done = 1;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(rd, NULL);
+    av_packet_free(&pkt);
+    avcodec_free_context(&c); /* vaDestroyContext, vaDestroySurfaces */
+    avformat_close_input(&fmt);
+    say("stream %d frames=%d errors=%d\n", s->index, s->frames, s->errors);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *device = "/dev/dri/renderD128";
+    int a = 1;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--sync-check"))
+            sync_check = 1;
+        else if (!strcmp(argv[a], "--stagger-ms") && a + 1 < argc)
+            stagger_ms = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--device") && a + 1 < argc)
+            device = argv[++a];
+        else {
+            fprintf(stderr, "unknown option %s\n", argv[a]);
+            return 2;
+        }
+    }
+    if (argc - a < 2) {
+        fprintf(stderr, "usage: %s [--sync-check] [--device PATH] OUTDIR stream...\n", argv[0]);
+        return 2;
+    }
+    const char *outdir = argv[a++];
+    int n = argc - a;
+    av_log_set_level(getenv("VACLIENT_AV_LOG") ? atoi(getenv("VACLIENT_AV_LOG")) : AV_LOG_ERROR);
+    int fds_before = count_fds();
+    AVBufferRef *dev = NULL;
+    int r = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_VAAPI, device, NULL, 0);
+    if (r < 0) {
+        fprintf(stderr, "av_hwdevice_ctx_create(%s) failed: %d\n", device, r);
+        return 3;
+    }
+    struct stream *ss = calloc(n, sizeof *ss);
+    pthread_t *th = calloc(n, sizeof *th);
+    for (int i = 0; i < n; i++) {
+        ss[i].index = i;
+        ss[i].path = argv[a + i];
+        ss[i].device = dev;
+        snprintf(ss[i].out_path, sizeof ss[i].out_path, "%s/%d.nv12", outdir, i);
+        pthread_mutex_init(&ss[i].lock, NULL);
+        pthread_cond_init(&ss[i].cond, NULL);
+        pthread_create(&th[i], NULL, decoder, &ss[i]);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    av_buffer_unref(&dev); /* vaTerminate */
+    say("fds before=%d after=%d\n", fds_before, count_fds());
+    free(ss);
+    free(th);
+    return 0;
+}
