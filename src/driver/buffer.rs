@@ -64,9 +64,13 @@ impl Driver {
         }
         let mut v = Vec::new();
         v.try_reserve_exact(total).map_err(|_| VaError::AllocationFailed)?;
-        match data {
-            Some(d) => v.extend_from_slice(&d[..total.min(d.len())]),
-            None => {}
+        if let Some(d) = data {
+            v.extend_from_slice(&d[..total.min(d.len())]);
+            // the client's own copy of the slice data (vaCreateBuffer with data)
+            #[cfg(feature = "bench-counters")]
+            if buf_type == va::VASliceDataBufferType {
+                crate::v4l2::counters::add_bitstream(total.min(d.len()));
+            }
         }
         v.resize(total, 0);
         let b = Buffer { buf_type, elem_size: size, context, inner: Mutex::new(BufferInner { num_elements, store: Store::Host(v), mapped: false }) };

@@ -24,6 +24,13 @@ fn zero_pred_weights() -> k::v4l2_ctrl_h264_pred_weights {
     unsafe { std::mem::zeroed() }
 }
 
+/// `HANTRO_SYNC_DECODE=1`: vaEndPicture returns only once the picture is
+/// decoded (the synchronous baseline of the benchmarks).
+fn sync_decode() -> bool {
+    static SYNC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SYNC.get_or_init(|| std::env::var("HANTRO_SYNC_DECODE").is_ok_and(|v| v == "1"))
+}
+
 fn next_timestamp_ns() -> u64 {
     NEXT_TS_US.fetch_add(1, Ordering::Relaxed) * 1000
 }
@@ -339,11 +346,20 @@ impl Driver {
             }
         }
         *c.open_field.lock() = if field && !second_field { Some(OpenField { surface: target.id, timestamp_ns, bottom }) } else { None };
-        let mut st = target.state.lock();
-        if !ctrls.second_field {
-            st.structure = Some(ctrls.structure());
+        {
+            let mut st = target.state.lock();
+            if !ctrls.second_field {
+                st.structure = Some(ctrls.structure());
+            }
+            st.decode_error = false;
         }
-        st.decode_error = false;
+        #[cfg(feature = "bench-counters")]
+        crate::v4l2::counters::frame_submitted();
+        // Synchronous baseline (benchmarks): wait for the decode here, the
+        // way the C drivers do. A held first field completes with its pair.
+        if sync_decode() && !first_field_hold {
+            session.wait_capture(target.index, timeout)?;
+        }
         Ok(())
     }
 }

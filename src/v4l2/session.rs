@@ -200,6 +200,8 @@ impl Session {
             let request = media::request_alloc(self.media.as_raw_fd())?;
             st.slots.push(OutputSlot { index, map, request, busy: false });
         }
+        #[cfg(feature = "bench-counters")]
+        crate::v4l2::counters::buffers(st.slots.len(), st.capture.len());
         Ok(())
     }
 
@@ -236,6 +238,8 @@ impl Session {
                 st.capture[idx].planes = planes;
                 out.push(index);
             }
+            #[cfg(feature = "bench-counters")]
+            crate::v4l2::counters::buffers(st.slots.len(), st.capture.len());
         }
         Ok(out)
     }
@@ -458,6 +462,8 @@ impl Session {
             st.cap_streaming = true;
         }
         st.in_flight.push_back(InFlight { slot: si, target, refs: sub.refs.to_vec() });
+        #[cfg(feature = "bench-counters")]
+        crate::v4l2::counters::request_queued(st.in_flight.len());
         if let Err(e) = media::request_queue(req) {
             log::error!("{e}");
             st.in_flight.pop_back();

@@ -37,6 +37,8 @@ pub(crate) fn terminate(ctx: va::VADriverContextP) -> VaResult<()> {
     d.terminate();
     c.str_vendor = std::ptr::null();
     drop(d);
+    #[cfg(feature = "bench-counters")]
+    crate::v4l2::counters::report();
     Ok(())
 }
 
