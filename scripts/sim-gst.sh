@@ -41,6 +41,14 @@ ln -s "$dev/video4linux/video0" "$stage/dev/char/81:0"
 # has "initialized" them
 printf 'I:1\n' > "$stage/udev/data/c238:0"
 printf 'I:1\n' > "$stage/udev/data/c81:0"
+# the emulated DRM render node, for GStreamer's va plugin (vah264dec)
+mkdir -p "$stage/devices/hantro-sim/drm/renderD128" "$stage/class/drm"
+printf 'MAJOR=226\nMINOR=128\nDEVNAME=dri/renderD128\nDEVTYPE=drm_minor\n' > "$stage/devices/hantro-sim/drm/renderD128/uevent"
+printf '226:128\n' > "$stage/devices/hantro-sim/drm/renderD128/dev"
+ln -s /sys/class/drm "$stage/devices/hantro-sim/drm/renderD128/subsystem"
+ln -s "$dev/drm/renderD128" "$stage/class/drm/renderD128"
+ln -s "$dev/drm/renderD128" "$stage/dev/char/226:128"
+printf 'I:1\n' > "$stage/udev/data/c226:128"
 mount --bind "$stage/devices" /sys/devices/platform
 mount --bind "$stage/class" /sys/class
 mount --bind "$stage/dev" /sys/dev
@@ -49,7 +57,6 @@ mount --bind "$stage/udev" /run/udev
 export GST_REGISTRY="$stage/registry.bin"
 export LD_PRELOAD="$lib"
 export HANTRO_SIM_PERSONALITY="${2:-${HANTRO_SIM_PERSONALITY:-hantro-g1}}"
-export HANTRO_SIM_DRI_PATH=""
 # libudev insists that device directories are on sysfs (statfs magic)
 export HANTRO_SIM_FAKE_SYSFS=1
 if [ -n "$SIM_GST_CMD" ]; then

@@ -8,6 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 scripts/setup-host.sh
 cargo build --release --workspace
+# a driver with the test-only hooks (panic injection, control corruption)
+cargo build --release -p hantro_drv_video --features test-hooks --target-dir target/hooks
+export HANTRO_DRIVER_HOOKS_SO=$PWD/target/hooks/release/libhantro_drv_video.so
 export HANTRO_DRIVER_SO=$PWD/target/release/libhantro_drv_video.so
 export HANTRO_SIM_SO=$PWD/target/release/libhantro_sim.so
 cargo test --release --workspace -- --test-threads=1 "$@"

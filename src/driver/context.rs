@@ -260,6 +260,8 @@ impl Driver {
         })?;
         let poc_type = ctrls.sps.pic_order_cnt_type as u32;
         c.poc.lock().apply(poc_type, &mut ctrls);
+        #[cfg(feature = "test-hooks")]
+        super::hooks::corrupt_h264(&mut ctrls);
         let mut nals: Vec<&[u8]> = Vec::with_capacity(datas.len());
         for d in &datas {
             nals.push(h264::slice_nal(d).map_err(|e| {

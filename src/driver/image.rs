@@ -98,7 +98,10 @@ impl Driver {
             return Err(VaError::InvalidParameter(format!("image {width}x{height}")));
         }
         let (w, h) = (width as u32, height as u32);
-        let pitch = align(w, 16);
+        // Host memory: any pitch is valid; the tightest 4-byte-aligned one
+        // is also what GStreamer's GstVideoInfo assumes for NV12 (1.22 does
+        // not read the image's pitches on its vaGetImage path).
+        let pitch = align(w, 4);
         let luma = pitch * align(h, 2);
         let size = luma + pitch * align(h, 2) / 2;
         let image = va::VAImage {
@@ -151,6 +154,7 @@ impl Driver {
             ..Default::default()
         };
         let img = self.insert_image(image, Store::Surface { surface: s.clone(), mapped: None }, Some(surface_id))?;
+        log::debug!("vaDeriveImage({surface_id:#x}): {}x{} pitches {:?} offsets {:?} size {}", img.width, img.height, img.pitches, img.offsets, img.data_size);
         s.state.lock().derived = Some(img.image_id);
         Ok(img)
     }
@@ -169,6 +173,7 @@ impl Driver {
         if img.image.format.fourcc != va::VA_FOURCC_NV12 || img.derived_from.is_some() {
             return Err(VaError::InvalidImageFormat);
         }
+        log::debug!("vaGetImage({surface_id:#x}, {x},{y} {w}x{h}) into {}x{} pitches {:?} offsets {:?}", img.image.width, img.image.height, img.image.pitches, img.image.offsets);
         let (x, y, w, h) = Self::rect_ok(&s, x, y, w, h)?;
         if w > img.image.width as usize || h > img.image.height as usize {
             return Err(VaError::InvalidParameter("rectangle larger than the image".into()));

@@ -6,6 +6,8 @@ pub mod caps;
 pub mod context;
 pub mod error;
 pub mod export;
+#[cfg(feature = "test-hooks")]
+pub mod hooks;
 pub mod image;
 pub mod surface;
 pub mod table;
