@@ -102,6 +102,27 @@ fn is_refusal(e: &V4l2Error) -> bool {
     matches!(e.errno(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS))
 }
 
+/// Opens a media node and reads its decoder entities. A refused ioctl
+/// (sandbox) ends discovery; any other failure skips the node with a reason.
+fn read_media(mpath: &str) -> Result<Result<(media::DeviceInfo, Vec<media::DecoderEntity>), String>, DiscoveryError> {
+    fn check<T>(mpath: &str, r: Result<T, V4l2Error>) -> Result<Result<T, String>, DiscoveryError> {
+        match r {
+            Err(e) if is_refusal(&e) => Err(DiscoveryError::Refused { path: mpath.to_string(), error: e }),
+            other => Ok(other.map_err(|e| e.to_string())),
+        }
+    }
+    let fd = match check(mpath, super::device::open_nonblock(mpath))? {
+        Ok(fd) => fd,
+        Err(why) => return Ok(Err(why)),
+    };
+    let info = match check(mpath, media::device_info(fd.as_raw_fd()))? {
+        Ok(i) => i,
+        Err(why) => return Ok(Err(why)),
+    };
+    let driver = info.driver.clone();
+    Ok(check(mpath, media::decoder_entities(fd.as_raw_fd()))?.map(|ents| (info, ents)).map_err(|why| format!("({driver}) {why}")))
+}
+
 /// Finds every decoder. `HANTRO_MEDIA_DEVICE` / `HANTRO_VIDEO_DEVICE`
 /// restrict the search to the given nodes.
 pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
@@ -114,33 +135,10 @@ pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
     let mut looked = Vec::new();
     let mut found = Vec::new();
     for mpath in medias {
-        let fd = match super::device::open_nonblock(&mpath) {
-            Ok(fd) => fd,
-            Err(e) => {
-                if is_refusal(&e) {
-                    return Err(DiscoveryError::Refused { path: mpath, error: e });
-                }
-                looked.push(format!("{mpath}: {e}"));
-                continue;
-            }
-        };
-        let info = match media::device_info(fd.as_raw_fd()) {
-            Ok(i) => i,
-            Err(e) => {
-                if is_refusal(&e) {
-                    return Err(DiscoveryError::Refused { path: mpath, error: e });
-                }
-                looked.push(format!("{mpath}: {e}"));
-                continue;
-            }
-        };
-        let ents = match media::decoder_entities(fd.as_raw_fd()) {
-            Ok(e) => e,
-            Err(e) => {
-                if is_refusal(&e) {
-                    return Err(DiscoveryError::Refused { path: mpath, error: e });
-                }
-                looked.push(format!("{mpath} ({}): {e}", info.driver));
+        let (info, ents) = match read_media(&mpath)? {
+            Ok(r) => r,
+            Err(why) => {
+                looked.push(format!("{mpath}: {why}"));
                 continue;
             }
         };
