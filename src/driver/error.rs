@@ -73,12 +73,10 @@ impl VaError {
 impl fmt::Display for VaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VaError::OperationFailed(m)
-            | VaError::InvalidParameter(m)
-            | VaError::InvalidValue(m)
-            | VaError::Unknown(m) => write!(f, "{self:?}: {m}")
-                .map(|_| ())
-                .or_else(|_| write!(f, "{m}")),
+            VaError::OperationFailed(m) => write!(f, "operation failed: {m}"),
+            VaError::InvalidParameter(m) => write!(f, "invalid parameter: {m}"),
+            VaError::InvalidValue(m) => write!(f, "invalid value: {m}"),
+            VaError::Unknown(m) => f.write_str(m),
             other => write!(f, "{other:?}"),
         }
     }
