@@ -400,7 +400,7 @@ impl Session {
     pub fn submit(&self, sub: Submit<'_>, timeout: Duration) -> V4l2Result<()> {
         let si = self.acquire_slot(timeout)?;
         let mut st = self.state.lock();
-        let r = self.submit_locked(&mut st, si, sub);
+        let r = self.submit_locked(&mut st, si, sub, timeout);
         if r.is_err() {
             if !st.in_flight.iter().any(|f| f.slot == si) {
                 let slot = &mut st.slots[si];
@@ -411,7 +411,7 @@ impl Session {
         r
     }
 
-    fn submit_locked(&self, st: &mut State, si: usize, sub: Submit<'_>) -> V4l2Result<()> {
+    fn submit_locked(&self, st: &mut State, si: usize, sub: Submit<'_>, timeout: Duration) -> V4l2Result<()> {
         let total: usize = sub.bitstream.iter().map(|p| p.len()).sum();
         {
             let slot = &mut st.slots[si];
@@ -448,18 +448,30 @@ impl Session {
         if let Err(e) = self.node.queue_buffer(Queue::Output, index, &[total as u32], sub.timestamp_ns, Some(req), flags) {
             if sub.queue_capture {
                 // The CAPTURE buffer would receive the next job's picture:
-                // take every CAPTURE buffer back.
+                // take every CAPTURE buffer back, once the requests in
+                // flight have finished into theirs (a STREAMOFF now would
+                // steal their buffers, and their pictures would land in
+                // whatever CAPTURE buffer is queued next).
+                self.drain_locked(st, target, timeout);
                 self.reset_capture(st);
             }
             return Err(e);
         }
-        if !st.out_streaming {
-            self.node.stream(Queue::Output, true)?;
-            st.out_streaming = true;
-        }
-        if !st.cap_streaming {
-            self.node.stream(Queue::Capture, true)?;
-            st.cap_streaming = true;
+        for q in [Queue::Output, Queue::Capture] {
+            let on = if q == Queue::Output { &mut st.out_streaming } else { &mut st.cap_streaming };
+            if *on {
+                continue;
+            }
+            if let Err(e) = self.node.stream(q, true) {
+                // Same as a failed OUTPUT QBUF: the queued CAPTURE buffer
+                // has no job and would take the next picture.
+                if sub.queue_capture {
+                    self.drain_locked(st, target, timeout);
+                    self.reset_capture(st);
+                }
+                return Err(e);
+            }
+            *on = true;
         }
         st.in_flight.push_back(InFlight { slot: si, target, refs: sub.refs.to_vec() });
         #[cfg(feature = "bench-counters")]
@@ -468,6 +480,8 @@ impl Session {
             log::error!("{e}");
             st.in_flight.pop_back();
             // The OUTPUT buffer is bound to a request that will never run.
+            // Let the earlier requests finish before the queues are reset.
+            self.drain_locked(st, target, timeout);
             self.reset_output(st);
             if sub.queue_capture {
                 self.reset_capture(st);
@@ -477,8 +491,39 @@ impl Session {
         Ok(())
     }
 
+    /// Error paths of a submission, with the state lock held: reaps until
+    /// no request is in flight and no CAPTURE buffer but `except` is queued,
+    /// or `timeout` passes.
+    fn drain_locked(&self, st: &mut State, except: u32, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Err(e) = self.reap(st) {
+                log::error!("{e}");
+                return;
+            }
+            let busy = st.capture.iter().enumerate().any(|(i, c)| c.queued && i as u32 != except);
+            if st.in_flight.is_empty() && !busy {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                log::error!("{}: requests still in flight after {timeout:?} while recovering from a failed submission", self.node.path);
+                return;
+            }
+            let (fd, events) = match st.in_flight.front() {
+                Some(f) => (st.slots[f.slot].request.as_raw_fd(), libc::POLLPRI),
+                None => (self.node.raw(), libc::POLLIN),
+            };
+            if poll_fd(fd, events, (deadline - now).min(Duration::from_millis(20))).is_err() {
+                return;
+            }
+        }
+    }
+
     fn reset_capture(&self, st: &mut State) {
-        if st.cap_streaming {
+        // STREAMOFF also when the queue never started streaming: it is what
+        // returns buffers queued before STREAMON (a failed first picture).
+        if st.cap_streaming || st.capture.iter().any(|c| c.queued) {
             if let Err(e) = self.node.stream(Queue::Capture, false) {
                 log::error!("{e}");
             }
