@@ -19,6 +19,7 @@
  *   decode-error <i> <averror>
  *   stream <i> frames=<n> errors=<n>
  *   fds before=<n> after=<n>
+ *   leaked fd <n> -> <readlink>   (each fd open at the end but not at the start)
  * Exit 0 unless the client itself could not run (bad args, no device).
  */
 #include <dirent.h>
@@ -64,16 +65,27 @@ struct stream {
     int frames, errors;
 };
 
-static int count_fds(void)
+/* Marks open fds in `open` (fd numbers < 4096); returns how many. */
+static int snapshot_fds(unsigned char *open)
 {
     int n = 0;
     DIR *d = opendir("/proc/self/fd");
     if (!d)
         return -1;
-    while (readdir(d))
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd == self || fd >= 4096)
+            continue;
+        if (open)
+            open[fd] = 1;
         n++;
+    }
     closedir(d);
-    return n - 3; /* ., .., the DIR's own fd */
+    return n;
 }
 
 static enum AVPixelFormat pick_vaapi(AVCodecContext *c, const enum AVPixelFormat *fmts)
@@ -270,7 +282,8 @@ int main(int argc, char **argv)
     const char *outdir = argv[a++];
     int n = argc - a;
     av_log_set_level(getenv("VACLIENT_AV_LOG") ? atoi(getenv("VACLIENT_AV_LOG")) : AV_LOG_ERROR);
-    int fds_before = count_fds();
+    static unsigned char before[4096];
+    int fds_before = snapshot_fds(before);
     AVBufferRef *dev = NULL;
     int r = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_VAAPI, device, NULL, 0);
     if (r < 0) {
@@ -291,7 +304,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     av_buffer_unref(&dev); /* vaTerminate */
-    say("fds before=%d after=%d\n", fds_before, count_fds());
+    static unsigned char after[4096];
+    int fds_after = snapshot_fds(after);
+    say("fds before=%d after=%d\n", fds_before, fds_after);
+    for (int fd = 0; fd < 4096; fd++) {
+        if (after[fd] && !before[fd]) {
+            char p[64], t[300] = "";
+            snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(p, t, sizeof t - 1);
+            say("leaked fd %d -> %s\n", fd, n > 0 ? t : "?");
+        }
+    }
     free(ss);
     free(th);
     return 0;
