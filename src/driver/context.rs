@@ -2,7 +2,7 @@
 //! surfaces live in; vaBeginPicture/RenderPicture collect buffers;
 //! vaEndPicture translates them and queues the request(s), then returns —
 //! completion is collected by vaSyncSurface / vaQuerySurfaceStatus.
-use super::buffer::Buffer;
+use super::buffer::{Buffer, Store};
 use super::surface::{align16, sync_timeout, Backing, Surface};
 use super::{Config, Driver, VaError, VaResult};
 use crate::codecs::ctrl::CtrlSet;
@@ -12,6 +12,7 @@ use crate::ffi::{pod, v4l2 as k, va};
 use crate::v4l2::formats;
 use crate::v4l2::session::Submit;
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -41,9 +42,9 @@ struct Picture {
     pic_params: Option<Arc<Buffer>>,
     iq: Option<Arc<Buffer>>,
     /// Slice parameter buffers waiting for their slice data buffer.
-    pending_params: Vec<Arc<Buffer>>,
+    pending_params: SmallVec<[Arc<Buffer>; 4]>,
     /// (slice parameter buffer, slice data buffer) pairs, in order.
-    slices: Vec<(Arc<Buffer>, Arc<Buffer>)>,
+    slices: SmallVec<[(Arc<Buffer>, Arc<Buffer>); 4]>,
 }
 
 /// The first field of a field pair, waiting for its second field.
@@ -220,25 +221,42 @@ impl Driver {
 
     fn end_picture_h264(&self, c: &Context, target: &Arc<Surface>, pic: Picture) -> VaResult<()> {
         let pp_buf = pic.pic_params.ok_or_else(|| VaError::InvalidParameter("H.264 picture without picture parameters".into()))?;
-        let pp: va::VAPictureParameterBufferH264 = pod::read(&pp_buf.bytes(), 0).ok_or_else(|| VaError::InvalidParameter("short H.264 picture parameter buffer".into()))?;
+        let pp: va::VAPictureParameterBufferH264 = pp_buf.with_bytes(|b, _| pod::read(b, 0)).ok_or_else(|| VaError::InvalidParameter("short H.264 picture parameter buffer".into()))?;
         let iq: Option<va::VAIQMatrixBufferH264> = match &pic.iq {
-            Some(b) => Some(pod::read(&b.bytes(), 0).ok_or_else(|| VaError::InvalidParameter("short H.264 IQ matrix buffer".into()))?),
+            Some(b) => Some(b.with_bytes(|b, _| pod::read(b, 0)).ok_or_else(|| VaError::InvalidParameter("short H.264 IQ matrix buffer".into()))?),
             None => None,
         };
+        // The slice data stays in the client's VA buffers, locked until the
+        // request is queued: its only copy by the driver is the one into the
+        // OUTPUT buffer. Each buffer is locked once, in address order.
+        let mut data_bufs: SmallVec<[&Arc<Buffer>; 4]> = SmallVec::new();
+        for (_, d) in &pic.slices {
+            if !data_bufs.iter().any(|x| Arc::ptr_eq(x, d)) {
+                data_bufs.push(d);
+            }
+        }
+        data_bufs.sort_by_key(|b| Arc::as_ptr(b) as usize);
+        let guards: SmallVec<[_; 4]> = data_bufs.iter().map(|b| b.inner.lock()).collect();
+        let data_of = |b: &Arc<Buffer>| -> &[u8] {
+            match data_bufs.iter().position(|x| Arc::ptr_eq(x, b)).map(|i| &guards[i].store) {
+                Some(Store::Host(v)) => v,
+                _ => &[],
+            }
+        };
         // Slice parameters and the bytes of every slice.
-        let mut params: Vec<va::VASliceParameterBufferH264> = Vec::new();
-        let mut datas: Vec<Vec<u8>> = Vec::new();
+        let mut params: SmallVec<[va::VASliceParameterBufferH264; 4]> = SmallVec::new();
+        let mut datas: SmallVec<[&[u8]; 4]> = SmallVec::new();
         for (pbuf, dbuf) in &pic.slices {
-            let (pbytes, n) = pbuf.with_bytes(|b, n| (b.to_vec(), n));
-            dbuf.with_bytes(|data, _| -> VaResult<()> {
+            let data = data_of(dbuf);
+            pbuf.with_bytes(|pbytes, n| -> VaResult<()> {
                 for i in 0..n as usize {
-                    let sp: va::VASliceParameterBufferH264 = pod::read(&pbytes, i).ok_or_else(|| VaError::InvalidParameter(format!("slice parameter buffer holds fewer than {n} elements")))?;
+                    let sp: va::VASliceParameterBufferH264 = pod::read(pbytes, i).ok_or_else(|| VaError::InvalidParameter(format!("slice parameter buffer holds fewer than {n} elements")))?;
                     let off = sp.slice_data_offset as usize;
                     let end = off.checked_add(sp.slice_data_size as usize).filter(|&e| e <= data.len()).ok_or_else(|| {
                         VaError::InvalidParameter(format!("slice data {}+{} outside a {}-byte buffer", sp.slice_data_offset, sp.slice_data_size, data.len()))
                     })?;
                     params.push(sp);
-                    datas.push(data[off..end].to_vec());
+                    datas.push(&data[off..end]);
                 }
                 Ok(())
             })?;
@@ -246,7 +264,7 @@ impl Driver {
         if params.is_empty() {
             return Err(VaError::InvalidParameter("H.264 picture without slices".into()));
         }
-        let inputs: Vec<h264::SliceInput> = params.iter().zip(&datas).map(|(p, d)| h264::SliceInput { params: p, data: d }).collect();
+        let inputs: SmallVec<[h264::SliceInput; 4]> = params.iter().zip(&datas).map(|(p, d)| h264::SliceInput { params: p, data: d }).collect();
         let mode = match c.backing.h264_mode {
             H264Mode::FrameBased => h264::DecodeMode::FrameBased,
             H264Mode::SliceBased => h264::DecodeMode::SliceBased,
@@ -262,7 +280,7 @@ impl Driver {
         c.poc.lock().apply(poc_type, &mut ctrls);
         #[cfg(feature = "test-hooks")]
         super::hooks::corrupt_h264(&mut ctrls);
-        let mut nals: Vec<&[u8]> = Vec::with_capacity(datas.len());
+        let mut nals: SmallVec<[&[u8]; 4]> = SmallVec::new();
         for d in &datas {
             nals.push(h264::slice_nal(d).map_err(|e| {
                 log::error!("vaEndPicture: {e}");
@@ -272,7 +290,7 @@ impl Driver {
 
         let session = &c.backing.session;
         // DPB surfaces, as CAPTURE indices, so none is re-queued while read.
-        let ref_indices: Vec<u32> = pp
+        let ref_indices: SmallVec<[u32; 16]> = pp
             .ReferenceFrames
             .iter()
             .filter(|r| r.flags & va::VA_PICTURE_H264_INVALID == 0 && r.picture_id != va::VA_INVALID_SURFACE)
@@ -308,7 +326,7 @@ impl Driver {
             h264::DecodeMode::FrameBased => {
                 let mut set = CtrlSet::new();
                 base(&mut set);
-                let mut pieces: Vec<&[u8]> = Vec::with_capacity(nals.len() * 2);
+                let mut pieces: SmallVec<[&[u8]; 8]> = SmallVec::new();
                 for n in &nals {
                     pieces.push(start);
                     pieces.push(n);
@@ -347,6 +365,8 @@ impl Driver {
                 }
             }
         }
+        drop((inputs, nals, datas));
+        drop(guards); // the slice data buffers are the client's again
         *c.open_field.lock() = if field && !second_field { Some(OpenField { surface: target.id, timestamp_ns, bottom }) } else { None };
         {
             let mut st = target.state.lock();

@@ -54,7 +54,30 @@ struct OutputSlot {
 struct InFlight {
     slot: usize,
     target: u32,
-    refs: Vec<u32>,
+    refs: RefList,
+}
+
+/// CAPTURE indices a request reads: a DPB fits inline (no allocation per
+/// request); a longer list (not possible with H.264) spills to the heap.
+struct RefList {
+    inline: [u32; 16],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl RefList {
+    fn new(refs: &[u32]) -> RefList {
+        let mut r = RefList { inline: [0; 16], len: refs.len().min(16), spill: Vec::new() };
+        r.inline[..r.len].copy_from_slice(&refs[..r.len]);
+        if refs.len() > 16 {
+            r.spill = refs[16..].to_vec();
+        }
+        r
+    }
+
+    fn contains(&self, index: &u32) -> bool {
+        self.inline[..self.len].contains(index) || self.spill.contains(index)
+    }
 }
 
 #[derive(Default)]
@@ -305,7 +328,7 @@ impl Session {
     fn wait_until(
         &self,
         timeout: Duration,
-        what: &str,
+        what: impl Fn() -> String,
         done: impl Fn(&State) -> bool,
         pick: impl Fn(&State) -> Option<usize>,
     ) -> V4l2Result<()> {
@@ -324,8 +347,9 @@ impl Session {
             };
             let now = Instant::now();
             if now >= deadline {
+                let what = what();
                 log::error!("{}: timed out after {:?} waiting for {what}", self.node.path, timeout);
-                return Err(V4l2Error::Timeout(what.to_string()));
+                return Err(V4l2Error::Timeout(what));
             }
             let events = if fd == self.node.raw() { libc::POLLIN | libc::POLLOUT } else { libc::POLLPRI };
             poll_fd(fd, events, (deadline - now).min(Duration::from_millis(20)))?;
@@ -336,7 +360,7 @@ impl Session {
     pub fn wait_capture(&self, index: u32, timeout: Duration) -> V4l2Result<Completion> {
         self.wait_until(
             timeout,
-            &format!("CAPTURE buffer {index}"),
+            || format!("CAPTURE buffer {index}"),
             |st| st.capture.get(index as usize).map_or(true, |c| !c.queued),
             |st| st.in_flight.iter().rev().find(|f| f.target == index).map(|f| f.slot),
         )?;
@@ -348,7 +372,7 @@ impl Session {
         let uses = move |f: &InFlight| f.target == index || f.refs.contains(&index);
         self.wait_until(
             timeout,
-            &format!("requests using CAPTURE buffer {index}"),
+            || format!("requests using CAPTURE buffer {index}"),
             move |st| !st.in_flight.iter().any(uses) && st.capture.get(index as usize).map_or(true, |c| !c.queued),
             move |st| st.in_flight.iter().rev().find(|f| uses(f)).map(|f| f.slot),
         )
@@ -356,7 +380,7 @@ impl Session {
 
     /// Waits for every request in flight.
     pub fn drain(&self, timeout: Duration) -> V4l2Result<()> {
-        self.wait_until(timeout, "all requests", |st| st.in_flight.is_empty() && st.capture.iter().all(|c| !c.queued), |st| st.in_flight.back().map(|f| f.slot))
+        self.wait_until(timeout, || "all requests".to_string(), |st| st.in_flight.is_empty() && st.capture.iter().all(|c| !c.queued), |st| st.in_flight.back().map(|f| f.slot))
     }
 
     fn acquire_slot(&self, timeout: Duration) -> V4l2Result<usize> {
@@ -435,8 +459,9 @@ impl Session {
             if cb.queued {
                 return Err(V4l2Error::Ioctl { name: "VIDIOC_QBUF", errno: libc::EBUSY });
             }
-            let n = cb.planes.len().max(1);
-            self.node.queue_buffer(Queue::Capture, target, &vec![0; n], 0, None, 0)?;
+            let zeros = [0u32; super::device::MAX_PLANES];
+            let n = cb.planes.len().clamp(1, zeros.len());
+            self.node.queue_buffer(Queue::Capture, target, &zeros[..n], 0, None, 0)?;
             let cb = &mut st.capture[target as usize];
             cb.queued = true;
             cb.decoded = false;
@@ -473,7 +498,7 @@ impl Session {
             }
             *on = true;
         }
-        st.in_flight.push_back(InFlight { slot: si, target, refs: sub.refs.to_vec() });
+        st.in_flight.push_back(InFlight { slot: si, target, refs: RefList::new(sub.refs) });
         #[cfg(feature = "bench-counters")]
         crate::v4l2::counters::request_queued(st.in_flight.len());
         if let Err(e) = media::request_queue(req) {
