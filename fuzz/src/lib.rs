@@ -1,0 +1,134 @@
+//! Input decoding shared by the fuzz targets: fuzzer bytes -> VA H.264
+//! parameter structs. Half of the inputs set the fields the parsers depend
+//! on from small structured values (so most inputs reach deep into the
+//! slice-header syntax), the other half are raw struct bytes (every bit
+//! pattern a hostile client could send).
+use arbitrary::{Arbitrary, Result, Unstructured};
+use hantro_drv_video::ffi::{pod, va};
+
+pub type SeqBits = va::_VAPictureParameterBufferH264__bindgen_ty_1__bindgen_ty_1;
+pub type PicBits = va::_VAPictureParameterBufferH264__bindgen_ty_2__bindgen_ty_1;
+
+/// Sequence/picture values the slice header syntax depends on.
+#[derive(Arbitrary, Debug)]
+pub struct Fields {
+    pub chroma_format_idc: u8,
+    pub separate_colour_plane: bool,
+    pub log2_max_frame_num_minus4: u8,
+    pub frame_mbs_only: bool,
+    pub mbaff: bool,
+    pub poc_type: u8,
+    pub log2_max_poc_lsb_minus4: u8,
+    pub delta_pic_order_always_zero: bool,
+    pub pic_order_present: bool,
+    pub redundant_pic_cnt_present: bool,
+    pub weighted_pred: bool,
+    pub weighted_bipred_idc: u8,
+    pub cabac: bool,
+    pub deblocking_control: bool,
+    pub transform_8x8: bool,
+    pub field_pic: bool,
+    pub reference_pic: bool,
+    pub width_mbs_minus1: u8,
+    pub height_mbs_minus1: u8,
+    pub num_ref_frames: u8,
+    pub num_slice_groups_minus1: u8,
+    pub slice_group_map_type: u8,
+    pub frame_num: u16,
+    pub bit_depth_luma_minus8: u8,
+}
+
+fn small(v: u8, modulo: u8) -> u32 {
+    (v % modulo) as u32
+}
+
+impl Fields {
+    pub fn apply(&self, pic: &mut va::VAPictureParameterBufferH264) {
+        let mut s = SeqBits::default();
+        let mut p = PicBits::default();
+        s.set_chroma_format_idc(small(self.chroma_format_idc, 4));
+        s.set_residual_colour_transform_flag(self.separate_colour_plane as u32);
+        s.set_log2_max_frame_num_minus4(small(self.log2_max_frame_num_minus4, 14));
+        s.set_frame_mbs_only_flag(self.frame_mbs_only as u32);
+        s.set_mb_adaptive_frame_field_flag(self.mbaff as u32);
+        s.set_pic_order_cnt_type(small(self.poc_type, 4));
+        s.set_log2_max_pic_order_cnt_lsb_minus4(small(self.log2_max_poc_lsb_minus4, 14));
+        s.set_delta_pic_order_always_zero_flag(self.delta_pic_order_always_zero as u32);
+        s.set_direct_8x8_inference_flag(1);
+        p.set_pic_order_present_flag(self.pic_order_present as u32);
+        p.set_redundant_pic_cnt_present_flag(self.redundant_pic_cnt_present as u32);
+        p.set_weighted_pred_flag(self.weighted_pred as u32);
+        p.set_weighted_bipred_idc(small(self.weighted_bipred_idc, 4));
+        p.set_entropy_coding_mode_flag(self.cabac as u32);
+        p.set_deblocking_filter_control_present_flag(self.deblocking_control as u32);
+        p.set_transform_8x8_mode_flag(self.transform_8x8 as u32);
+        p.set_field_pic_flag(self.field_pic as u32);
+        p.set_reference_pic_flag(self.reference_pic as u32);
+        pic.seq_fields = va::_VAPictureParameterBufferH264__bindgen_ty_1 { bits: s };
+        pic.pic_fields = va::_VAPictureParameterBufferH264__bindgen_ty_2 { bits: p };
+        pic.picture_width_in_mbs_minus1 = self.width_mbs_minus1 as u16;
+        pic.picture_height_in_mbs_minus1 = self.height_mbs_minus1 as u16;
+        pic.num_ref_frames = self.num_ref_frames % 17;
+        pic.num_slice_groups_minus1 = self.num_slice_groups_minus1 % 2;
+        pic.slice_group_map_type = self.slice_group_map_type % 7;
+        pic.frame_num = self.frame_num;
+        pic.bit_depth_luma_minus8 = self.bit_depth_luma_minus8 % 3;
+        pic.bit_depth_chroma_minus8 = self.bit_depth_luma_minus8 % 3;
+    }
+}
+
+/// A plain-old-data VA struct from the next size_of::<T>() bytes (zero
+/// padded when the input runs out).
+pub fn raw<T: pod::Pod + Default>(u: &mut Unstructured) -> Result<T> {
+    let n = std::mem::size_of::<T>();
+    let mut buf = vec![0u8; n];
+    let avail = u.len().min(n);
+    buf[..avail].copy_from_slice(u.bytes(avail)?);
+    Ok(pod::read(&buf, 0).unwrap_or_default())
+}
+
+/// Surfaces the translate target knows (1..=8), so references resolve often.
+pub fn surface(id: u32) -> u32 {
+    if id & 0x8000_0000 != 0 {
+        va::VA_INVALID_SURFACE
+    } else {
+        id % 10
+    }
+}
+
+pub fn fix_picture(p: &mut va::VAPictureH264) {
+    p.picture_id = surface(p.picture_id);
+    p.flags &= 0x3f;
+}
+
+/// Picture parameters: structured (first byte even) or raw bytes.
+pub fn picture(u: &mut Unstructured) -> Result<va::VAPictureParameterBufferH264> {
+    let structured = u8::arbitrary(u)? % 2 == 0;
+    let mut pic: va::VAPictureParameterBufferH264 = raw(u)?;
+    if structured {
+        Fields::arbitrary(u)?.apply(&mut pic);
+        fix_picture(&mut pic.CurrPic);
+        for r in pic.ReferenceFrames.iter_mut() {
+            fix_picture(r);
+        }
+    }
+    Ok(pic)
+}
+
+/// Slice parameters: raw bytes with (half the time) sane list sizes and
+/// known surfaces.
+pub fn slice_params(u: &mut Unstructured) -> Result<va::VASliceParameterBufferH264> {
+    let tidy = bool::arbitrary(u)?;
+    let mut sp: va::VASliceParameterBufferH264 = raw(u)?;
+    if tidy {
+        sp.num_ref_idx_l0_active_minus1 %= 32;
+        sp.num_ref_idx_l1_active_minus1 %= 32;
+        sp.slice_type %= 10;
+        sp.luma_log2_weight_denom %= 8;
+        sp.chroma_log2_weight_denom %= 8;
+        for r in sp.RefPicList0.iter_mut().chain(sp.RefPicList1.iter_mut()) {
+            fix_picture(r);
+        }
+    }
+    Ok(sp)
+}
