@@ -126,6 +126,16 @@ pub fn decoder_entities(fd: RawFd) -> V4l2Result<Vec<DecoderEntity>> {
         let mut topo = media_v2_topology::default();
         ioctl(fd, MEDIA_IOC_G_TOPOLOGY, "MEDIA_IOC_G_TOPOLOGY", &mut topo)?;
         let version = topo.topology_version;
+        // Counts come from the kernel; a real media graph has a handful of
+        // objects. Refuse absurd ones rather than attempt a huge allocation
+        // (an allocation failure aborts the client process).
+        const MAX_OBJECTS: u32 = 4096;
+        if [topo.num_entities, topo.num_interfaces, topo.num_links, topo.num_pads].iter().any(|&n| n > MAX_OBJECTS) {
+            return Err(super::V4l2Error::Unsupported(format!(
+                "implausible media topology: {} entities, {} interfaces, {} links, {} pads",
+                topo.num_entities, topo.num_interfaces, topo.num_links, topo.num_pads
+            )));
+        }
         let zero_ent = media_v2_entity { id: 0, name: [0; 64], function: 0, flags: 0, reserved: [0; 5] };
         let zero_if = media_v2_interface { id: 0, intf_type: 0, flags: 0, reserved: [0; 9], raw: [0; 16] };
         let mut ents = vec![zero_ent; topo.num_entities as usize];

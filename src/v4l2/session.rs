@@ -651,7 +651,11 @@ impl Session {
                 cb.maps.push(Mapping::new(raw, p.mem_offset, p.length as usize)?);
             }
         }
-        Ok((cb.maps[0].as_ptr(), cb.maps[0].len(), cb.dmabuf[0].as_raw_fd()))
+        // Planes come from the kernel's QUERYBUF: no indexing on them.
+        match (cb.maps.first(), cb.dmabuf.first()) {
+            (Some(m), Some(fd)) => Ok((m.as_ptr(), m.len(), fd.as_raw_fd())),
+            _ => Err(V4l2Error::Unsupported(format!("CAPTURE buffer {index} has no planes"))),
+        }
     }
 }
 
