@@ -243,17 +243,23 @@ pub fn resources() -> Resources {
     Resources { fds, maps, rss_kib }
 }
 
-/// The H.264 corpus (scripts/corpus.sh), generated on first use.
+/// The H.264 corpus: scripts/corpus.sh into $HANTRO_CACHE/corpus
+/// (default ~/.cache/hantro/corpus), once per process (cheap when cached;
+/// flock against other test processes generating it at the same time).
 pub fn corpus() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-    let dir = std::env::var_os("HANTRO_CORPUS").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro/corpus"));
-    if !dir.join("manifest.tsv").exists() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let st = Command::new(repo.join("scripts/corpus.sh")).status().expect("run scripts/corpus.sh");
-        assert!(st.success(), "scripts/corpus.sh failed");
-    }
-    assert!(dir.join("manifest.tsv").exists(), "no corpus in {}", dir.display());
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        let cache = std::env::var_os("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro"));
+        let dir = cache.join("corpus");
+        std::fs::create_dir_all(&cache).expect("cache dir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/corpus.sh");
+        let o = Command::new("flock").arg(cache.join("corpus.lock")).arg("bash").arg(&script).arg(&dir).output().expect("run scripts/corpus.sh");
+        assert!(o.status.success(), "scripts/corpus.sh failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(dir.join("manifest.tsv").exists(), "no corpus in {}", dir.display());
+        dir
+    })
+    .clone()
 }
 
 /// (name, frames, width, height) of every corpus stream.
