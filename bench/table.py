@@ -90,22 +90,20 @@ try:
         cg.setdefault(mode, []).append((int(frames), int(total), int(memcpy), int(sim), e))
     rate = None
     try:
-        vals = {}
-        for line in open(f"{out}/perf.csv"):
-            p = line.split(",")
-            if len(p) > 3 and p[0].replace(".", "").isdigit():
-                vals[p[2].split(":")[0]] = float(p[0])
-        rate = vals["instructions"] / (vals["task-clock"] * 1000)  # per µs (task-clock in ms)
-    except Exception:
+        ir_all = int(open(f"{out}/rate.txt").read().split("=")[1])
+        ms = sorted(float(l.split(",")[0]) for l in open(f"{out}/perf.csv") if "task-clock" in l)
+        if ir_all and ms:
+            rate = ir_all / (ms[len(ms) // 2] * 1000)  # instructions per µs
+    except (FileNotFoundError, ValueError, IndexError):
         pass
     if cg:
         print()
         print("Driver instructions per frame (callgrind, collected inside the VA entry points; marginal cost between the short and the full decode):")
         if rate:
-            print(f"conversion: {rate:.0f} instructions/µs (perf stat of the whole ffmpeg process on this machine)")
+            print(f"conversion: {rate:.0f} instructions/µs = all instructions of one whole ffmpeg -threads 1 decode at T=0 (callgrind) / its CPU time (perf stat task-clock, median of 5); hardware counters are not available in this VM")
         print()
-        print("| mode | total | memcpy from driver code | simulator ioctl emulation | driver beyond copies and ioctls | µs/frame (beyond copies, ioctls) | per entry point |")
-        print("|---|---|---|---|---|---|---|")
+        print("| mode | total | memcpy from driver code | simulator ioctl emulation | driver beyond copies and ioctls | µs/frame total | µs/frame beyond copies and ioctls | per entry point |")
+        print("|---|---|---|---|---|---|---|---|")
         for mode, rs in cg.items():
             rs.sort()
             if len(rs) < 2 or rs[-1][0] == rs[0][0]:
@@ -116,7 +114,18 @@ try:
             rest = tot - mc - sm
             ents = ", ".join(f"{k} {(e1.get(k,0)-e0.get(k,0))/dn:,.0f}" for k in sorted(e1, key=lambda k: -(e1[k]-e0.get(k,0))) if (e1.get(k,0)-e0.get(k,0))/dn >= 100)
             us = f"{rest/rate:.1f}" if rate else "–"
-            print(f"| {mode} | {tot:,.0f} | {mc:,.0f} | {sm:,.0f} | {rest:,.0f} | {us} | {ents} |")
+            us_tot = f"{tot/rate:.1f}" if rate else "–"
+            print(f"| {mode} | {tot:,.0f} | {mc:,.0f} | {sm:,.0f} | {rest:,.0f} | {us_tot} | {us} | {ents} |")
+except FileNotFoundError:
+    pass
+try:
+    sites = open(f"{out}/alloc_sites.txt").read().rstrip()
+    print()
+    print("Heap allocations per frame by driver call site (DHAT, ffmpeg -threads 1, marginal between the short and the full decode):")
+    print()
+    print("```")
+    print(sites)
+    print("```")
 except FileNotFoundError:
     pass
 try:
