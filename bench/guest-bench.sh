@@ -66,6 +66,13 @@ run() { # client mode rep
     [ $rc = 0 ] || tail -3 out/bench.log
 }
 
+# vaInitialize latency on the real kernel (TCG: CPU-bound work runs ~10-30x slower)
+if [ -x bench/va_init ]; then
+    : > out/va_init.txt
+    for i in 1 2 3 4 5 6 7 8 9 10; do va_env HANTRO_BENCH_OUT=/dev/null bench/va_init /dev/dri/renderD128 >> out/va_init.txt 2>&1; done
+    cat out/va_init.txt
+fi
+
 # warm-up (page cache, GStreamer registry)
 run gst-v4l2sl async 0 > /dev/null
 grep -m2 vb2_buf_done $T/trace > out/vb2_sample.txt || true

@@ -27,6 +27,7 @@ fi
 job=${BENCH_JOB:-$(mktemp -d "${TMPDIR:-/tmp}/hantro-bench-guest.XXXXXX")}
 mkdir -p "$job/bench"
 cp "$stream" "$job/bench/stream.h264"
+gcc -O2 -o "$job/bench/va_init" bench/va_init.c $(pkg-config --cflags --libs libva libva-drm)
 echo "job: $job (visl_transtime_ms=$ms, $size, $frames frames)"
 HANTRO_DRIVER_SO="$CARGO_TARGET_DIR/release/libhantro_drv_video.so" VISL_PARAMS="visl_transtime_ms=$ms" \
     GUEST_TIMEOUT=${GUEST_TIMEOUT:-1500} scripts/guest-run.sh --job "$job" bench/guest-bench.sh bench/stream.h264 "$rep"
