@@ -33,6 +33,8 @@ pkgs=(
   libc6:arm64
   libva-dev:arm64 libdrm-dev:arm64
   libavcodec-dev:arm64 libavutil-dev:arm64
+  # arm64 guest (scripts/guest-arm64-*): the VA client links libavformat
+  libavformat-dev:arm64
   # the host side still needs these for bindgen and pkg-config
   libclang-dev clang pkg-config
 )
