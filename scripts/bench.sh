@@ -27,6 +27,8 @@ NICE=${BENCH_NICE:--15}
 out=${BENCH_OUT:-$root/target/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 
+[ "${BENCH_SETUP:-1}" = 1 ] && scripts/bench-setup.sh
+
 # --- build: a separate target dir, so the normal release build stays untouched
 export CARGO_TARGET_DIR="$root/target/bench"
 [ -e target/uapi/include ] || { mkdir -p target/uapi && ln -sfn "$(scripts/uapi-headers.sh)" target/uapi/include; }
