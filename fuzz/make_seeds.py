@@ -7,7 +7,6 @@ import os, re, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/hantro/corpus")
-PIC, SLICE = 672, 3128  # sizeof VAPictureParameterBufferH264 / VASliceParameterBufferH264 (libva 2.17)
 
 def trace(path):
     o = subprocess.run(["ffmpeg", "-v", "trace", "-i", path, "-c", "copy", "-bsf:v", "trace_headers", "-frames:v", "3", "-f", "null", "-"],
@@ -40,8 +39,11 @@ def fields(v):
     return bytes(x & 0xff for x in f) + b"\x00\x00" + b"\x00"
 
 def slice_params(v):
-    sp = bytearray(SLICE)
-    return b"\x01" + bytes(sp)
+    # compact form: even tag, slice_type, l0/l1 active (PPS defaults),
+    # weight denominators, slice_data_bit_offset (u16), direct flag,
+    # RefPicList0/1 lengths 0
+    return bytes([0, 0, v.get("num_ref_idx_l0_default_active_minus1", 0) & 0xff,
+                  v.get("num_ref_idx_l1_default_active_minus1", 0) & 0xff, 0, 0, 0, 0, 1, 0, 0])
 
 n = 0
 for name in ["cavlc_baseline", "cabac_main_bpyr", "high_8x8_cqm", "weightp_explicit", "mbaff", "slices4", "ref16", "weightb_implicit"]:
@@ -51,10 +53,12 @@ for name in ["cavlc_baseline", "cabac_main_bpyr", "high_8x8_cqm", "weightp_expli
     v = trace(path)
     data = open(path, "rb").read()
     slices = [x for x in nals(data) if x[0] & 0x1f in (1, 5)][:3]
-    pic = b"\x00" + bytes(PIC) + fields(v)
+    # compact picture: even tag, fields, CurrPic (surface 1), no references
+    pic = b"\x00" + fields(v) + bytes([1, 0, 0, 0, 0, 0, 0, 0]) + b"\x00"
     for k, s in enumerate(slices[:2]):
-        open(os.path.join(here, "corpus/slice_header", f"{name}-{k}"), "wb").write(pic + slice_params(v) + s[:96])
+        open(os.path.join(here, "corpus/slice_header", f"{name}-{k}"), "wb").write(pic + slice_params(v) + s[:200])
     s = slices[min(1, len(slices) - 1)]
+    # profile Main, frame-based, refs structure bits, picture, no IQ, 1 slice
     seed = bytes([1, 1, 0x55]) + pic + b"\x00" + b"\x00" + slice_params(v) + b"\xff\xff" + s[:400]
     open(os.path.join(here, "corpus/translate", name), "wb").write(seed)
     n += 1

@@ -87,48 +87,71 @@ pub fn raw<T: pod::Pod + Default>(u: &mut Unstructured) -> Result<T> {
     Ok(pod::read(&buf, 0).unwrap_or_default())
 }
 
-/// Surfaces the translate target knows (1..=8), so references resolve often.
-pub fn surface(id: u32) -> u32 {
-    if id & 0x8000_0000 != 0 {
-        va::VA_INVALID_SURFACE
-    } else {
-        id % 10
+/// A reference picture in a few bytes.
+#[derive(Arbitrary, Debug)]
+pub struct Pic {
+    pub surface: u8,
+    pub frame_idx: u16,
+    pub flags: u8,
+    pub top: i16,
+    pub bottom: i16,
+}
+
+impl Pic {
+    pub fn to_va(&self) -> va::VAPictureH264 {
+        va::VAPictureH264 {
+            picture_id: if self.surface >= 12 { va::VA_INVALID_SURFACE } else { self.surface as u32 },
+            frame_idx: self.frame_idx as u32,
+            flags: (self.flags & 0x3f) as u32,
+            TopFieldOrderCnt: self.top as i32,
+            BottomFieldOrderCnt: self.bottom as i32,
+            ..Default::default()
+        }
     }
 }
 
-pub fn fix_picture(p: &mut va::VAPictureH264) {
-    p.picture_id = surface(p.picture_id);
-    p.flags &= 0x3f;
+fn invalid() -> va::VAPictureH264 {
+    va::VAPictureH264 { picture_id: va::VA_INVALID_SURFACE, flags: va::VA_PICTURE_H264_INVALID, ..Default::default() }
 }
 
-/// Picture parameters: structured (first byte even) or raw bytes.
+/// Picture parameters: compact structured form (first byte even: the
+/// fields the syntax depends on, CurrPic and up to 16 references) or
+/// the raw struct bytes (odd).
 pub fn picture(u: &mut Unstructured) -> Result<va::VAPictureParameterBufferH264> {
-    let structured = u8::arbitrary(u)? % 2 == 0;
-    let mut pic: va::VAPictureParameterBufferH264 = raw(u)?;
-    if structured {
-        Fields::arbitrary(u)?.apply(&mut pic);
-        fix_picture(&mut pic.CurrPic);
-        for r in pic.ReferenceFrames.iter_mut() {
-            fix_picture(r);
-        }
+    if u8::arbitrary(u)? % 2 == 1 {
+        return raw(u);
+    }
+    let mut pic = va::VAPictureParameterBufferH264::default();
+    Fields::arbitrary(u)?.apply(&mut pic);
+    pic.CurrPic = Pic::arbitrary(u)?.to_va();
+    let n = u8::arbitrary(u)? % 17;
+    for (i, r) in pic.ReferenceFrames.iter_mut().enumerate() {
+        *r = if i < n as usize { Pic::arbitrary(u)?.to_va() } else { invalid() };
     }
     Ok(pic)
 }
 
-/// Slice parameters: raw bytes with (half the time) sane list sizes and
-/// known surfaces.
+/// Slice parameters: compact structured form (first byte even: slice
+/// type, active reference counts, weight denominators, reference lists)
+/// or raw struct bytes (odd).
 pub fn slice_params(u: &mut Unstructured) -> Result<va::VASliceParameterBufferH264> {
-    let tidy = bool::arbitrary(u)?;
-    let mut sp: va::VASliceParameterBufferH264 = raw(u)?;
-    if tidy {
-        sp.num_ref_idx_l0_active_minus1 %= 32;
-        sp.num_ref_idx_l1_active_minus1 %= 32;
-        sp.slice_type %= 10;
-        sp.luma_log2_weight_denom %= 8;
-        sp.chroma_log2_weight_denom %= 8;
-        for r in sp.RefPicList0.iter_mut().chain(sp.RefPicList1.iter_mut()) {
-            fix_picture(r);
-        }
+    if u8::arbitrary(u)? % 2 == 1 {
+        return raw(u);
+    }
+    let mut sp = va::VASliceParameterBufferH264::default();
+    sp.slice_type = u8::arbitrary(u)? % 10;
+    sp.num_ref_idx_l0_active_minus1 = u8::arbitrary(u)? % 32;
+    sp.num_ref_idx_l1_active_minus1 = u8::arbitrary(u)? % 32;
+    sp.luma_log2_weight_denom = u8::arbitrary(u)? % 8;
+    sp.chroma_log2_weight_denom = u8::arbitrary(u)? % 8;
+    sp.slice_data_bit_offset = u16::arbitrary(u)?;
+    sp.direct_spatial_mv_pred_flag = u8::arbitrary(u)? & 1;
+    let (n0, n1) = (u8::arbitrary(u)? % 33, u8::arbitrary(u)? % 33);
+    for i in 0..32 {
+        sp.RefPicList0[i] = if i < n0 as usize { Pic::arbitrary(u)?.to_va() } else { invalid() };
+    }
+    for i in 0..32 {
+        sp.RefPicList1[i] = if i < n1 as usize { Pic::arbitrary(u)?.to_va() } else { invalid() };
     }
     Ok(sp)
 }
