@@ -55,6 +55,58 @@ impl Buffer {
     }
 }
 
+/// Destroyed host buffers, kept so that vaCreateBuffer reuses them:
+/// decoders create and destroy the same few parameter and slice-data
+/// buffers for every picture, and a fresh allocation each time costs
+/// 2 heap allocations per buffer (and, for the large slice-data buffer,
+/// a glibc malloc_consolidate).
+pub struct BufferPool {
+    free: Vec<Arc<Buffer>>,
+    bytes: usize,
+}
+
+/// Buffers and bytes the pool keeps at most.
+const POOL_BUFFERS: usize = 32;
+const POOL_BYTES: usize = 32 << 20;
+
+impl Default for BufferPool {
+    fn default() -> Self {
+        BufferPool { free: Vec::with_capacity(POOL_BUFFERS), bytes: 0 }
+    }
+}
+
+fn host_capacity(b: &Buffer) -> usize {
+    match &b.inner.lock().store {
+        Store::Host(v) => v.capacity(),
+        Store::Surface { .. } => 0,
+    }
+}
+
+impl BufferPool {
+    /// The smallest pooled buffer that holds `total` bytes without wasting
+    /// much more than that.
+    fn take(&mut self, total: usize) -> Option<Arc<Buffer>> {
+        let limit = total.saturating_mul(2).max(total.saturating_add(64 << 10));
+        let (i, cap) = self.free.iter().enumerate().map(|(i, b)| (i, host_capacity(b))).filter(|&(_, c)| c >= total && c <= limit).min_by_key(|&(_, c)| c)?;
+        self.bytes -= cap;
+        Some(self.free.swap_remove(i))
+    }
+
+    /// Keeps `b` if nothing else holds it and it fits in the pool.
+    fn put(&mut self, mut b: Arc<Buffer>) {
+        let Some(buf) = Arc::get_mut(&mut b) else { return };
+        let inner = buf.inner.get_mut();
+        let cap = match &inner.store {
+            Store::Host(v) => v.capacity(),
+            Store::Surface { .. } => return,
+        };
+        if self.free.len() < POOL_BUFFERS && self.bytes + cap <= POOL_BYTES {
+            self.bytes += cap;
+            self.free.push(b);
+        }
+    }
+}
+
 impl Driver {
     /// vaCreateBuffer: `data` (if any) is copied in.
     pub fn create_buffer(&self, context: u32, buf_type: va::VABufferType, size: u32, num_elements: u32, data: Option<&[u8]>) -> VaResult<u32> {
@@ -62,7 +114,14 @@ impl Driver {
         if buf_type != va::VAImageBufferType && self.contexts.get(context).is_none() {
             return Err(VaError::InvalidContext);
         }
-        let mut v = Vec::new();
+        let recycled = self.buffer_pool.lock().take(total);
+        let mut v = match recycled.as_ref().map(|b| std::mem::replace(&mut b.inner.lock().store, Store::Host(Vec::new()))) {
+            Some(Store::Host(mut v)) => {
+                v.clear();
+                v
+            }
+            _ => Vec::new(),
+        };
         v.try_reserve_exact(total).map_err(|_| VaError::AllocationFailed)?;
         if let Some(d) = data {
             v.extend_from_slice(&d[..total.min(d.len())]);
@@ -73,8 +132,18 @@ impl Driver {
             }
         }
         v.resize(total, 0);
-        let b = Buffer { buf_type, elem_size: size, context, inner: Mutex::new(BufferInner { num_elements, store: Store::Host(v), mapped: false }) };
-        self.buffers.insert(b).map(|(id, _)| id).ok_or(VaError::MaxNumExceeded)
+        let fresh = Buffer { buf_type, elem_size: size, context, inner: Mutex::new(BufferInner { num_elements, store: Store::Host(v), mapped: false }) };
+        let b = match recycled {
+            Some(mut a) => match Arc::get_mut(&mut a) {
+                Some(slot) => {
+                    *slot = fresh;
+                    a
+                }
+                None => Arc::new(fresh), // not reached: pooled buffers are unshared
+            },
+            None => Arc::new(fresh),
+        };
+        self.buffers.insert_arc(b).map(|(id, _)| id).ok_or(VaError::MaxNumExceeded)
     }
 
     pub fn buffer(&self, id: u32) -> VaResult<Arc<Buffer>> {
@@ -125,7 +194,9 @@ impl Driver {
     }
 
     pub fn destroy_buffer(&self, id: u32) -> VaResult<()> {
-        self.buffers.remove(id).map(|_| ()).ok_or(VaError::InvalidBuffer)
+        let b = self.buffers.remove(id).ok_or(VaError::InvalidBuffer)?;
+        self.buffer_pool.lock().put(b);
+        Ok(())
     }
 
     pub fn buffer_info(&self, id: u32) -> VaResult<(va::VABufferType, u32, u32)> {

@@ -51,6 +51,8 @@ pub struct Driver {
     pub contexts: Table<Context>,
     pub surfaces: Table<Surface>,
     pub buffers: Table<Buffer>,
+    /// Destroyed VA buffers kept for reuse by vaCreateBuffer.
+    pub(crate) buffer_pool: Mutex<buffer::BufferPool>,
     pub images: Table<Image>,
     /// Sessions (CAPTURE pools) alive, to place new surfaces next to the
     /// context or config they will be used with.
@@ -92,6 +94,7 @@ impl Driver {
             contexts: Table::new(Kind::Context),
             surfaces: Table::new(Kind::Surface),
             buffers: Table::new(Kind::Buffer),
+            buffer_pool: Mutex::new(buffer::BufferPool::default()),
             images: Table::new(Kind::Image),
             backings: Mutex::new(Vec::new()),
             last_config: Mutex::new(None),

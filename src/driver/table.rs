@@ -82,6 +82,28 @@ impl<T> Table<T> {
         Some((id, obj))
     }
 
+    /// Inserts an object already in an `Arc` (a recycled one); None when
+    /// the table is full.
+    pub fn insert_arc(&self, obj: Arc<T>) -> Option<(u32, Arc<T>)> {
+        let mut g = self.inner.lock();
+        let index = match g.free.pop() {
+            Some(i) => i,
+            None => {
+                if g.slots.len() >= MAX_OBJECTS {
+                    return None;
+                }
+                g.slots.push(Slot { generation: 0, value: None });
+                (g.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut g.slots[index as usize];
+        slot.generation = (slot.generation + 1) & GEN_MASK;
+        let id = ((self.kind as u32) << (INDEX_BITS + GEN_BITS)) | (slot.generation << INDEX_BITS) | index;
+        slot.value = Some(obj.clone());
+        g.live += 1;
+        Some((id, obj))
+    }
+
     pub fn get(&self, id: u32) -> Option<Arc<T>> {
         let (index, generation) = self.split(id)?;
         let g = self.inner.lock();
