@@ -9,7 +9,8 @@
 # No debootstrap (a foreign-arch root needs binfmt_misc or a slow TCG
 # second stage): everything is unpacked from .debs on the host.
 #
-# Prints the guest directory: ${HANTRO_CACHE:-~/.cache/hantro}/guest-arm64-<hash>
+# Prints the guest directory: ${HANTRO_CACHE:-~/.cache/hantro}/arm64-guest-<hash>
+# (not guest-*: scripts/guest-build.sh removes every other guest-* dir).
 #   Image        kernel (gzip Image from linux-image-*-arm64-unsigned)
 #   initrd.img   busybox + modules + arm64 user space
 #   kver
@@ -17,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
 hash=$(cat "$here/guest-arm64-build.sh" | sha256sum | cut -c1-16)
-out=$CACHE/guest-arm64-$hash
+out=$CACHE/arm64-guest-$hash
 [ -e "$out/stamp.done" ] && { echo "$out"; exit 0; }
 log() { echo "guest-arm64-build: $*" >&2; }
 t0=$(date +%s)
@@ -219,5 +220,10 @@ echo "$kver" > "$tmp/kver"
 rm -rf "$tmp/x" "$tmp/debs" "$tmp/ir" "$tmp/bb" "$tmp/tlibc" "$tmp/$top"
 touch "$tmp/stamp.done"
 rm -rf "$out"; mv "$tmp" "$out"
+# guests of older recipes (~70 MB each)
+for old in "$CACHE"/arm64-guest-*; do
+  case "$old" in "$out"|"$out".tmp) continue ;; esac
+  rm -rf "$old"
+done
 log "guest ready in $out ($(( $(date +%s) - t0 ))s, initrd $(du -h "$out/initrd.img" | cut -f1))"
 echo "$out"
