@@ -36,7 +36,7 @@ pkgs=(
   # arm64 guest (scripts/guest-arm64-*): the VA client links libavformat
   libavformat-dev:arm64
   # the host side still needs these for bindgen and pkg-config
-  libclang-dev clang pkg-config
+  libclang-dev clang pkg-config file
 )
 missing=()
 for p in "${pkgs[@]}"; do
