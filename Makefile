@@ -5,7 +5,8 @@
 #   make install          into libva's driver dir (pkg-config libva driverdir)
 #                         PREFIX / DESTDIR / DRIVERDIR override the location
 #   make test             everything CI runs (same as scripts/test-all.sh)
-#   make aarch64          cross build for aarch64-unknown-linux-gnu
+#   make aarch64          cross build for aarch64-unknown-linux-gnu (installs the
+#                         Debian cross toolchain first; see README)
 CARGO    ?= cargo
 PROFILE  ?= release
 TARGET   ?=
@@ -48,7 +49,7 @@ test:
 	scripts/test-all.sh
 
 aarch64:
-	$(MAKE) build TARGET=aarch64-unknown-linux-gnu
+	CARGO_TARGET_DIR=$(CURDIR)/target scripts/aarch64-build.sh
 
 clean:
 	$(CARGO) clean

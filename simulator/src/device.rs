@@ -346,6 +346,30 @@ fn cstr_copy_c(dst: &mut [libc::c_char], s: &str) {
     cstr_copy(d, s)
 }
 
+/// process_vm_readv/writev fallback where they are not implemented
+/// (qemu-user): pread/pwrite on /proc/self/mem fail with EIO on an unmapped
+/// address, like the syscalls. Returns bytes copied or -1.
+fn proc_self_mem(addr: usize, buf: *mut u8, len: usize, write: bool) -> isize {
+    // SAFETY: a NUL-terminated literal path; the fd is closed below.
+    let fd = unsafe { libc::open(b"/proc/self/mem\0".as_ptr() as *const libc::c_char, libc::O_RDWR | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return -1;
+    }
+    // SAFETY: `buf` is a local buffer of `len` bytes owned by the caller;
+    // the client address goes through the kernel's /proc/self/mem checks,
+    // which fail with EIO instead of faulting.
+    let n = unsafe {
+        if write {
+            libc::pwrite(fd, buf as *const c_void, len, addr as libc::off_t)
+        } else {
+            libc::pread(fd, buf as *mut c_void, len, addr as libc::off_t)
+        }
+    };
+    // SAFETY: closing the fd opened above.
+    unsafe { libc::close(fd) };
+    n
+}
+
 /// Copies to a client pointer like copy_to_user: EFAULT instead of a crash
 /// on a bad address (process_vm_writev on our own pid).
 pub fn copy_to_user(dst: *mut u8, src: &[u8]) -> R<()> {
@@ -354,7 +378,10 @@ pub fn copy_to_user(dst: *mut u8, src: &[u8]) -> R<()> {
     }
     let local = libc::iovec { iov_base: src.as_ptr() as *mut c_void, iov_len: src.len() };
     let remote = libc::iovec { iov_base: dst as *mut c_void, iov_len: src.len() };
-    let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let mut n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        n = proc_self_mem(dst as usize, src.as_ptr() as *mut u8, src.len(), true);
+    }
     if n == src.len() as isize {
         Ok(())
     } else {
@@ -370,7 +397,10 @@ pub fn copy_from_user(src: *const u8, len: usize) -> R<Vec<u8>> {
     }
     let local = libc::iovec { iov_base: v.as_mut_ptr() as *mut c_void, iov_len: len };
     let remote = libc::iovec { iov_base: src as *mut c_void, iov_len: len };
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let mut n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        n = proc_self_mem(src as usize, v.as_mut_ptr(), len, false);
+    }
     if n == len as isize {
         Ok(v)
     } else {
