@@ -7,17 +7,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
 ARCH=${TRIXIE_ARCH:-amd64}
 out=$CACHE/uapi-$ARCH
-if [ ! -e "$out/include/linux/videodev2.h" ]; then
+case "$ARCH" in
+  amd64) triplet=x86_64-linux-gnu ;;
+  arm64) triplet=aarch64-linux-gnu ;;
+  *) echo "uapi-headers: unsupported arch $ARCH" >&2; exit 2 ;;
+esac
+# asm/ioctl.h must resolve: the package's per-triplet asm dirs are links
+if [ ! -e "$out/include/linux/videodev2.h" ] || [ ! -e "$out/include/asm/ioctl.h" ]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && "$here/trixie-apt.sh" apt-get -q download "linux-libc-dev:$ARCH" >&2)
   rm -rf "$out.new"; mkdir -p "$out.new"
   dpkg-deb -x "$tmp"/linux-libc-dev_*.deb "$out.new/root"
   mkdir -p "$out.new/include"
-  cp -a "$out.new/root/usr/include/." "$out.new/include/"
-  # arch-specific asm headers live in the multiarch dir; fold them in
-  for d in "$out.new/root/usr/include/"*-linux-gnu*; do
-    [ -d "$d" ] && cp -a "$d/." "$out.new/include/"
+  for d in linux asm-generic drm misc mtd rdma scsi sound video xen; do
+    [ -d "$out.new/root/usr/include/$d" ] && cp -a "$out.new/root/usr/include/$d" "$out.new/include/"
   done
+  # asm/ of this architecture only: links into usr/lib/linux/uapi, so
+  # dereference them (-L) while the unpacked tree is still there
+  cp -rL "$out.new/root/usr/include/$triplet/asm" "$out.new/include/asm"
   rm -rf "$out.new/root" "$tmp" "$out"
   mv "$out.new" "$out"
 fi
