@@ -78,7 +78,9 @@ pkgs=(linux-image-amd64 linux-headers-amd64 linux-source-6.12
       make gcc libc6-dev bc flex bison kmod xz-utils
       gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good ffmpeg vainfo libva-drm2 libva2 mpv firefox-esr
-      v4l-utils busybox ca-certificates)
+      v4l-utils busybox ca-certificates
+      weston wayland-utils libwayland-dev libwayland-bin wayland-protocols libva-dev
+      libavcodec-dev libavformat-dev libavutil-dev pkgconf gdb)
 if ! stage packages; then
   chroot_mounts
   cat > "$root/etc/apt/sources.list" <<EOF
