@@ -8,6 +8,17 @@
 /* Same entry point as __vaDriverInit_1_0, named after the libva minor version of the build. */
 VAStatus __vaDriverInit_1_17(VADriverContextP ctx);
 
+#if defined(HANTRO_BENCH_COUNTERS)
+/**
+ * The counters in the order of the report line, then the number of
+ * frames. Returns how many values a full read-out has.
+ *
+ * # Safety
+ * `out` must point to `n` writable u64 (or be NULL with n == 0).
+ */
+uintptr_t hantro_bench_counters(uint64_t *out, uintptr_t n);
+#endif
+
 /**
  * Entry point libva looks up first-to-last from its own minor version
  * down to 0; every libva 2.x finds this one.
