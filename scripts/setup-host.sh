@@ -16,6 +16,8 @@ pkgs=(
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # real-kernel plane: trixie guest under QEMU/TCG
   debootstrap qemu-system-x86 busybox-static zstd cpio bc kmod file
+  # simulator: v4l2-compliance cross-check
+  v4l-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do

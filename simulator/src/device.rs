@@ -1359,7 +1359,11 @@ impl Sim {
             }
         }
         let first = q.bufs.len() as u32;
-        let n = (*count).clamp(1, 32 - first.min(32));
+        if first >= 32 {
+            // vb2: a full queue answers CREATE_BUFS with ENOBUFS
+            return Err(libc::ENOBUFS);
+        }
+        let n = (*count).clamp(1, 32 - first);
         if n == 0 {
             return Err(libc::ENOBUFS);
         }

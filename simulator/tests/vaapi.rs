@@ -30,12 +30,10 @@ fn md5s(args: &[&str], env: &[(&str, &str)]) -> (Vec<String>, String) {
 #[test]
 fn ffmpeg_vaapi_through_driver_and_simulator() {
     let (Some(drv), Some(sim)) = (lib("HANTRO_DRIVER_SO", "libhantro_drv_video.so"), lib("HANTRO_SIM_SO", "libhantro_sim.so")) else {
-        eprintln!("driver or simulator library not built: skipped");
-        return;
+        panic!("driver or simulator library not built (scripts/test-all.sh builds both)");
     };
     if !Command::new("ffmpeg").arg("-version").output().map(|o| o.status.success()).unwrap_or(false) {
-        eprintln!("ffmpeg missing: skipped");
-        return;
+        panic!("ffmpeg missing (scripts/setup-host.sh installs it)");
     }
     let dir = std::env::temp_dir().join(format!("hantro-sim-va-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
