@@ -30,14 +30,6 @@ pub struct BufferInner {
 }
 
 impl Buffer {
-    /// A copy of the buffer's bytes (for parameter buffers).
-    pub fn bytes(&self) -> Vec<u8> {
-        match &self.inner.lock().store {
-            Store::Host(v) => v.clone(),
-            Store::Surface { .. } => Vec::new(),
-        }
-    }
-
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8], u32) -> R) -> R {
         let g = self.inner.lock();
         match &g.store {

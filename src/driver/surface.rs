@@ -19,10 +19,14 @@ pub fn align16(v: u32) -> u32 {
     v.saturating_add(15) & !15
 }
 
-/// How long vaSyncSurface waits before reporting a timeout.
+/// How long vaSyncSurface waits before reporting a timeout
+/// (`HANTRO_SYNC_TIMEOUT_MS`, read once per process).
 pub fn sync_timeout() -> Duration {
-    let ms = std::env::var("HANTRO_SYNC_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000u64);
-    Duration::from_millis(ms.max(1))
+    static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        let ms = std::env::var("HANTRO_SYNC_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000u64);
+        Duration::from_millis(ms.max(1))
+    })
 }
 
 /// A decoding session shared by the surfaces allocated in it and by the

@@ -17,12 +17,6 @@ pub fn read<T: Pod>(bytes: &[u8], index: usize) -> Option<T> {
     Some(unsafe { std::ptr::read_unaligned(b.as_ptr() as *const T) })
 }
 
-/// Bytes of a Pod value (for writing structs into client-visible memory).
-pub fn bytes_of<T: Pod>(v: &T) -> &[u8] {
-    // SAFETY: T is plain old data; viewing it as bytes is sound.
-    unsafe { std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>()) }
-}
-
 macro_rules! pod {
     ($($t:ty),* $(,)?) => { $(
         // SAFETY: bindgen-generated #[repr(C)] struct of plain integers,
