@@ -25,8 +25,11 @@ impl Driver {
         let sizes = session.capture_sizes(s.index);
         let planes = session.plane_layout();
         let fds = session.export(s.index)?;
+        if fds.is_empty() || fds.len() > 4 {
+            return Err(VaError::OperationFailed(format!("CAPTURE buffer with {} memory planes cannot be described", fds.len())));
+        }
         let mut d = va::VADRMPRIMESurfaceDescriptor { fourcc: va::VA_FOURCC_NV12, width: s.width, height: s.height, num_objects: fds.len() as u32, ..Default::default() };
-        for (i, fd) in fds.into_iter().enumerate().take(4) {
+        for (i, fd) in fds.into_iter().enumerate() {
             d.objects[i].fd = fd.into_raw_fd(); // the client owns and closes it
             d.objects[i].size = sizes.get(i).copied().unwrap_or(0);
             d.objects[i].drm_format_modifier = modifier;
