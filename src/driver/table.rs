@@ -62,29 +62,18 @@ impl<T> Table<T> {
 
     /// Inserts an object that needs to know its own id.
     pub fn insert_with(&self, make: impl FnOnce(u32) -> T) -> Option<(u32, Arc<T>)> {
-        let mut g = self.inner.lock();
-        let index = match g.free.pop() {
-            Some(i) => i,
-            None => {
-                if g.slots.len() >= MAX_OBJECTS {
-                    return None;
-                }
-                g.slots.push(Slot { generation: 0, value: None });
-                (g.slots.len() - 1) as u32
-            }
-        };
-        let slot = &mut g.slots[index as usize];
-        slot.generation = (slot.generation + 1) & GEN_MASK;
-        let id = ((self.kind as u32) << (INDEX_BITS + GEN_BITS)) | (slot.generation << INDEX_BITS) | index;
-        let obj = Arc::new(make(id));
-        slot.value = Some(obj.clone());
-        g.live += 1;
-        Some((id, obj))
+        self.insert_slot(|id| Arc::new(make(id)))
     }
 
     /// Inserts an object already in an `Arc` (a recycled one); None when
     /// the table is full.
     pub fn insert_arc(&self, obj: Arc<T>) -> Option<(u32, Arc<T>)> {
+        self.insert_slot(|_| obj)
+    }
+
+    /// Takes a free slot (or a new one), bumps its generation and stores
+    /// the object `make` returns for the new id.
+    fn insert_slot(&self, make: impl FnOnce(u32) -> Arc<T>) -> Option<(u32, Arc<T>)> {
         let mut g = self.inner.lock();
         let index = match g.free.pop() {
             Some(i) => i,
@@ -98,8 +87,9 @@ impl<T> Table<T> {
         };
         let slot = &mut g.slots[index as usize];
         slot.generation = (slot.generation + 1) & GEN_MASK;
-        let id = ((self.kind as u32) << (INDEX_BITS + GEN_BITS)) | (slot.generation << INDEX_BITS) | index;
-        slot.value = Some(obj.clone());
+        let id = self.make_id(index, slot.generation);
+        let obj = make(id);
+        g.slots[index as usize].value = Some(obj.clone());
         g.live += 1;
         Some((id, obj))
     }
