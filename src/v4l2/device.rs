@@ -279,13 +279,6 @@ impl VideoNode {
         })
     }
 
-    pub fn set_control_i32(&self, id: u32, value: i32) -> V4l2Result<()> {
-        let mut c: k::v4l2_ext_control = zeroed();
-        c.id = id;
-        c.__bindgen_anon_1.value = value;
-        self.set_controls(std::slice::from_mut(&mut c), None)
-    }
-
     /// REQBUFS: (buffers allocated, queue capability flags).
     pub fn request_buffers(&self, q: Queue, count: u32) -> V4l2Result<(u32, u32)> {
         let mut r: k::v4l2_requestbuffers = zeroed();

@@ -203,10 +203,6 @@ impl Session {
         &self.node.path
     }
 
-    /// Bytes available for one bitstream submission.
-    pub fn bitstream_capacity(&self) -> usize {
-        self.state.lock().slots.first().map(|s| s.map.len()).unwrap_or(0)
-    }
 
     fn grow_slots(&self, st: &mut State, n: u32) -> V4l2Result<()> {
         let (first, count) = if st.slots.is_empty() {
@@ -283,10 +279,6 @@ impl Session {
         }
     }
 
-    pub fn live_capture_buffers(&self) -> usize {
-        let st = self.state.lock();
-        st.capture.len() - st.free_capture.len()
-    }
 
     /// Collects every finished OUTPUT and CAPTURE buffer without blocking.
     fn reap(&self, st: &mut State) -> V4l2Result<()> {
@@ -608,6 +600,16 @@ impl Session {
         Ok(())
     }
 
+    fn ensure_mapped(&self, cb: &mut CaptureBuf) -> V4l2Result<()> {
+        if cb.maps.len() != cb.planes.len() {
+            cb.maps.clear();
+            for p in &cb.planes {
+                cb.maps.push(Mapping::new(self.node.raw(), p.mem_offset, p.length as usize)?);
+            }
+        }
+        Ok(())
+    }
+
     /// New dmabuf fds (one per memory plane) for CAPTURE buffer `index`;
     /// the caller owns them.
     pub fn export(&self, index: u32) -> V4l2Result<Vec<OwnedFd>> {
@@ -621,18 +623,12 @@ impl Session {
     /// by DMA_BUF_IOCTL_SYNC. The buffer must not be queued.
     pub fn with_planes<R>(&self, index: u32, write: bool, f: impl FnOnce(&mut [&mut [u8]]) -> R) -> V4l2Result<R> {
         let mut st = self.state.lock();
-        let raw = self.node.raw();
         let cb = st.capture.get_mut(index as usize).ok_or_else(|| V4l2Error::Unsupported(format!("no CAPTURE buffer {index}")))?;
         if cb.queued {
             return Err(V4l2Error::Ioctl { name: "CPU access", errno: libc::EBUSY });
         }
         self.ensure_exported(cb, index)?;
-        if cb.maps.len() != cb.planes.len() {
-            cb.maps.clear();
-            for p in cb.planes.clone() {
-                cb.maps.push(Mapping::new(raw, p.mem_offset, p.length as usize)?);
-            }
-        }
+        self.ensure_mapped(cb)?;
         let _sync: Vec<CpuAccess> = cb.dmabuf.iter().map(|fd| CpuAccess::begin(fd.as_raw_fd(), write)).collect::<V4l2Result<_>>()?;
         let mut slices: Vec<&mut [u8]> = cb.maps.iter_mut().map(|m| m.as_mut_slice()).collect();
         Ok(f(&mut slices))
@@ -642,15 +638,9 @@ impl Session {
     /// vaDeriveImage) and its dmabuf fd for sync bracketing.
     pub fn persistent_map(&self, index: u32) -> V4l2Result<(*mut u8, usize, RawFd)> {
         let mut st = self.state.lock();
-        let raw = self.node.raw();
         let cb = st.capture.get_mut(index as usize).ok_or_else(|| V4l2Error::Unsupported(format!("no CAPTURE buffer {index}")))?;
         self.ensure_exported(cb, index)?;
-        if cb.maps.len() != cb.planes.len() {
-            cb.maps.clear();
-            for p in cb.planes.clone() {
-                cb.maps.push(Mapping::new(raw, p.mem_offset, p.length as usize)?);
-            }
-        }
+        self.ensure_mapped(cb)?;
         // Planes come from the kernel's QUERYBUF: no indexing on them.
         match (cb.maps.first(), cb.dmabuf.first()) {
             (Some(m), Some(fd)) => Ok((m.as_ptr(), m.len(), fd.as_raw_fd())),

@@ -142,15 +142,6 @@ impl<'a> BitReader<'a> {
         Ok(v as u32)
     }
 
-    /// Skips `n` bits.
-    pub fn skip_bits(&mut self, mut n: usize) -> Result<(), BitError> {
-        while n > 0 {
-            let step = n.min(32);
-            self.read_bits(step as u32)?;
-            n -= step;
-        }
-        Ok(())
-    }
 
     /// Unsigned Exp-Golomb (`ue(v)`), 0 ..= 2^32 − 2.
     pub fn read_ue(&mut self) -> Result<u32, BitError> {
@@ -222,10 +213,6 @@ impl<'a> BitReader<'a> {
         self.epb
     }
 
-    /// True when the reader sits on a byte boundary.
-    pub fn byte_aligned(&self) -> bool {
-        self.bits_left == 0 || self.bits_left == 8
-    }
 }
 
 #[cfg(test)]
