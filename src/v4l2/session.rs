@@ -49,6 +49,9 @@ struct OutputSlot {
     map: Mapping,
     request: OwnedFd,
     busy: bool,
+    /// MEDIA_REQUEST_IOC_REINIT failed after its last use: retried before
+    /// the slot is used again (a completed request takes no new controls).
+    needs_reinit: bool,
 }
 
 struct InFlight {
@@ -217,7 +220,7 @@ impl Session {
             let p = planes.first().ok_or_else(|| V4l2Error::Unsupported("OUTPUT buffer without planes".into()))?;
             let map = Mapping::new(self.node.raw(), p.mem_offset, p.length as usize)?;
             let request = media::request_alloc(self.media.as_raw_fd())?;
-            st.slots.push(OutputSlot { index, map, request, busy: false });
+            st.slots.push(OutputSlot { index, map, request, busy: false, needs_reinit: false });
         }
         #[cfg(feature = "bench-counters")]
         crate::v4l2::counters::buffers(st.slots.len(), st.capture.len());
@@ -288,6 +291,7 @@ impl Session {
             if let Some(si) = st.slots.iter().position(|s| s.index == d.index) {
                 if let Err(e) = media::request_reinit(st.slots[si].request.as_raw_fd()) {
                     log::error!("{e}");
+                    st.slots[si].needs_reinit = true;
                 }
                 st.slots[si].busy = false;
                 st.in_flight.retain(|f| f.slot != si);
@@ -381,7 +385,22 @@ impl Session {
             let fd = {
                 let mut st = self.state.lock();
                 self.reap(&mut st)?;
-                if let Some(i) = st.slots.iter().position(|s| !s.busy) {
+                let usable = |s: &mut OutputSlot| {
+                    if s.busy {
+                        return false;
+                    }
+                    if s.needs_reinit {
+                        match media::request_reinit(s.request.as_raw_fd()) {
+                            Ok(()) => s.needs_reinit = false,
+                            Err(e) => {
+                                log::warn!("OUTPUT slot {} still unusable: {e}", s.index);
+                                return false;
+                            }
+                        }
+                    }
+                    true
+                };
+                if let Some(i) = st.slots.iter_mut().position(usable) {
                     st.slots[i].busy = true;
                     return Ok(i);
                 }
@@ -420,7 +439,7 @@ impl Session {
         if r.is_err() {
             if !st.in_flight.iter().any(|f| f.slot == si) {
                 let slot = &mut st.slots[si];
-                let _ = media::request_reinit(slot.request.as_raw_fd());
+                slot.needs_reinit = media::request_reinit(slot.request.as_raw_fd()).is_err();
                 slot.busy = false;
             }
         }
@@ -561,7 +580,7 @@ impl Session {
             st.out_streaming = false;
         }
         for s in st.slots.iter_mut() {
-            let _ = media::request_reinit(s.request.as_raw_fd());
+            s.needs_reinit = media::request_reinit(s.request.as_raw_fd()).is_err();
             s.busy = false;
         }
         st.in_flight.clear();
