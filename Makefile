@@ -27,8 +27,7 @@ CARGO_FLAGS := $(if $(filter release,$(PROFILE)),--release) $(if $(TARGET),--tar
 all: build
 
 uapi:
-	@mkdir -p target/uapi
-	@ln -sfn "$$(scripts/uapi-headers.sh)" target/uapi/include
+	@scripts/uapi-link.sh
 
 build: uapi
 	$(CARGO) build $(CARGO_FLAGS) -p hantro_drv_video

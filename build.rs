@@ -23,6 +23,16 @@ fn main() {
     let target = env::var("TARGET").expect("TARGET");
     clang_args.push(format!("--target={target}"));
 
+    // Say what to run instead of failing deep inside bindgen.
+    let mut dirs: Vec<PathBuf> = clang_args.iter().filter_map(|a| a.strip_prefix("-I")).map(PathBuf::from).collect();
+    if let Ok(sysroot) = env::var("HANTRO_SYSROOT") {
+        dirs.push(PathBuf::from(sysroot).join("usr/include"));
+    }
+    dirs.push(PathBuf::from("/usr/include"));
+    if !dirs.iter().any(|d| d.join("va/va_backend.h").exists()) {
+        panic!("libva's driver headers (va/va_backend.h) are not installed: run scripts/setup-host.sh once (Debian: libva-dev libclang-dev clang pkg-config libdrm-dev), then build again");
+    }
+
     let wrapper = manifest.join("src/ffi/va_wrapper.h");
     println!("cargo:rerun-if-changed={}", wrapper.display());
     println!("cargo:rerun-if-env-changed=HANTRO_SYSROOT");

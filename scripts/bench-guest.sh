@@ -14,7 +14,7 @@ rep=${2:-2}
 size=${BENCH_GUEST_SIZE:-640x360}
 frames=${BENCH_GUEST_FRAMES:-90}
 export CARGO_TARGET_DIR="$root/target/bench"
-[ -e target/uapi/include ] || { mkdir -p target/uapi && ln -sfn "$(scripts/uapi-headers.sh)" target/uapi/include; }
+scripts/uapi-link.sh
 cargo build -q --release --features bench-counters -p hantro_drv_video
 cache=${HANTRO_CACHE:-$HOME/.cache/hantro}/bench
 mkdir -p "$cache"

@@ -29,5 +29,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
-mkdir -p "$repo/target/uapi"
-ln -sfn "$("$here/uapi-headers.sh")" "$repo/target/uapi/include"
+"$here/uapi-link.sh"

@@ -12,7 +12,10 @@ fn uapi_include() -> String {
             return p.parent().unwrap().display().to_string();
         }
     }
-    "/usr/include".to_string()
+    // Never the system's headers (bookworm: 6.1, no AV1 controls): the
+    // placeholder on C_INCLUDE_PATH (.cargo/config.toml) then stops the build
+    // with the set-up step to run.
+    panic!("the Linux 6.12 uAPI headers are missing (target/uapi/include): run scripts/setup-host.sh once, then build again")
 }
 
 fn main() {
