@@ -50,7 +50,9 @@ impl DecoderInfo {
 
 #[derive(Debug)]
 pub enum DiscoveryError {
-    /// Media-controller ioctls were refused (sandbox).
+    /// Listing /dev, opening a media node or a media-controller ioctl was
+    /// refused with the errno Firefox's RDD sandbox gives (see
+    /// [`path_refused`], [`ioctl_refused`]).
     Refused { path: String, error: V4l2Error },
     /// Nothing usable was found; the list says where we looked and why.
     NothingFound { looked: Vec<String> },
@@ -59,12 +61,20 @@ pub enum DiscoveryError {
 impl std::fmt::Display for DiscoveryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DiscoveryError::Refused { path, error } => write!(
-                f,
-                "{path}: media controller access refused ({error}). If this runs in Firefox's RDD \
-                 sandbox, start Firefox with MOZ_DISABLE_RDD_SANDBOX=1 (the sandbox blocks the \
-                 media-controller ioctls a stateless decoder needs)"
-            ),
+            DiscoveryError::Refused { path, error } => {
+                write!(
+                    f,
+                    "{path}: media controller access refused ({error}). If this runs in Firefox's RDD \
+                     sandbox, start Firefox with MOZ_DISABLE_RDD_SANDBOX=1 (the sandbox blocks /dev/media* \
+                     and the media-controller ioctls a stateless decoder needs)"
+                )?;
+                if error.errno() == Some(libc::EACCES) {
+                    // The broker's answer is also what the kernel says to a
+                    // user without access to the node.
+                    write!(f, "; outside a sandbox, check that this user may open {path}")?;
+                }
+                Ok(())
+            }
             DiscoveryError::NothingFound { looked } => {
                 write!(f, "no V4L2 stateless decoder found; looked at: {}", if looked.is_empty() { "no /dev/media* nodes".to_string() } else { looked.join("; ") })
             }
@@ -72,20 +82,17 @@ impl std::fmt::Display for DiscoveryError {
     }
 }
 
-fn dev_nodes(prefix: &str) -> Vec<String> {
-    let mut v: Vec<(u32, String)> = std::fs::read_dir("/dev")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let n: u32 = name.strip_prefix(prefix)?.parse().ok()?;
-                    Some((n, format!("/dev/{name}")))
-                })
-                .collect()
+fn dev_nodes(prefix: &str) -> std::io::Result<Vec<String>> {
+    let mut v: Vec<(u32, String)> = std::fs::read_dir("/dev")?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n: u32 = name.strip_prefix(prefix)?.parse().ok()?;
+            Some((n, format!("/dev/{name}")))
         })
-        .unwrap_or_default();
+        .collect();
     v.sort();
-    v.into_iter().map(|(_, p)| p).collect()
+    Ok(v.into_iter().map(|(_, p)| p).collect())
 }
 
 fn rdev_of(path: &str) -> Option<u64> {
@@ -95,32 +102,70 @@ fn rdev_of(path: &str) -> Option<u64> {
 
 fn video_node_for(major: u32, minor: u32) -> Option<String> {
     let want = libc::makedev(major, minor);
-    dev_nodes("video").into_iter().find(|p| rdev_of(p) == Some(want))
+    dev_nodes("video").unwrap_or_default().into_iter().find(|p| rdev_of(p) == Some(want))
 }
 
-fn is_refusal(e: &V4l2Error) -> bool {
-    matches!(e.errno(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS))
+// What Firefox's RDD sandbox answers (mozilla/gecko-dev, read at the
+// versions of mid 2025, the ESR 140 branch point; quoted by function and
+// statement, as the line numbers move between releases):
+//
+// * open()/opendir() of a path the broker policy does not list: EACCES.
+//   security/sandbox/linux/broker/SandboxBroker.cpp, SandboxBroker::ThreadMain:
+//   each response starts as `resp.mError = -EACCES;` ("Initialize the
+//   response with the default failure"), and a path without MAY_ACCESS only
+//   reaches AuditDenial(), which leaves it so. The RDD policy,
+//   broker/SandboxBrokerPolicyFactory.cpp, SandboxBrokerPolicyFactory::
+//   GetRDDPolicy, lists /dev/dri (AddGLDependencies), /dev/nvidia*, and only
+//   under MOZ_ENABLE_V4L2 (arm, aarch64, riscv64 builds) the M2M /dev/video*
+//   nodes and "/dev" itself (AddV4l2Dependencies): never /dev/media*, and
+//   without V4L2 not even a listing of /dev.
+// * ioctl of type '|' (linux/media.h): ENOSYS.
+//   security/sandbox/linux/SandboxFilter.cpp, RDDSandboxPolicy::
+//   EvaluateSyscall, `case __NR_ioctl`: types 'd' (DRM), 'b' (DMA-BUF) and,
+//   under MOZ_ENABLE_V4L2, 'V' are allowed, 'F' gets Error(ENOTTY), the rest
+//   goes to SandboxPolicyCommon::EvaluateSyscall (TCGETS/TIOCGWINSZ:
+//   Error(ENOTTY)) and on to SandboxPolicyBase::EvaluateSyscall, i.e.
+//   InvalidSyscall() = `Trap(BlockedSyscallTrap, nullptr)`, and
+//   BlockedSyscallTrap returns -ENOSYS. Sandbox.cpp's SigSysHandler logs
+//   "seccomp sandbox violation" and kills the process only with
+//   gSandboxCrashOnError (Nightly, or MOZ_SANDBOX_CRASH_ON_ERROR=1); ESR and
+//   release builds return ENOSYS. The same trap answers open() where the
+//   process has no broker.
+//
+// EPERM is no part of it: EPERM (like any other errno) is an ordinary
+// failure that skips the node with its reason.
+
+/// The errno of a refused path operation (open, listing /dev).
+fn path_refused(errno: Option<i32>) -> bool {
+    matches!(errno, Some(libc::EACCES) | Some(libc::ENOSYS))
 }
 
-/// Opens a media node and reads its decoder entities. A refused ioctl
-/// (sandbox) ends discovery; any other failure skips the node with a reason.
+/// The errno of a refused media-controller ioctl.
+fn ioctl_refused(errno: Option<i32>) -> bool {
+    errno == Some(libc::ENOSYS)
+}
+
+/// Opens a media node and reads its decoder entities. A refusal (sandbox)
+/// ends discovery; any other failure skips the node with a reason.
 fn read_media(mpath: &str) -> Result<Result<(media::DeviceInfo, Vec<media::DecoderEntity>), String>, DiscoveryError> {
-    fn check<T>(mpath: &str, r: Result<T, V4l2Error>) -> Result<Result<T, String>, DiscoveryError> {
+    fn check<T>(mpath: &str, refused: fn(Option<i32>) -> bool, r: Result<T, V4l2Error>) -> Result<Result<T, String>, DiscoveryError> {
         match r {
-            Err(e) if is_refusal(&e) => Err(DiscoveryError::Refused { path: mpath.to_string(), error: e }),
+            Err(e) if refused(e.errno()) => Err(DiscoveryError::Refused { path: mpath.to_string(), error: e }),
             other => Ok(other.map_err(|e| e.to_string())),
         }
     }
-    let fd = match check(mpath, super::device::open_nonblock(mpath))? {
+    let fd = match check(mpath, path_refused, super::device::open_nonblock(mpath))? {
         Ok(fd) => fd,
         Err(why) => return Ok(Err(why)),
     };
-    let info = match check(mpath, media::device_info(fd.as_raw_fd()))? {
+    let info = match check(mpath, ioctl_refused, media::device_info(fd.as_raw_fd()))? {
         Ok(i) => i,
         Err(why) => return Ok(Err(why)),
     };
     let driver = info.driver.clone();
-    Ok(check(mpath, media::decoder_entities(fd.as_raw_fd()))?.map(|ents| (info, ents)).map_err(|why| format!("({driver}) {why}")))
+    Ok(check(mpath, ioctl_refused, media::decoder_entities(fd.as_raw_fd()))?
+        .map(|ents| (info, ents))
+        .map_err(|why| format!("({driver}) {why}")))
 }
 
 /// Finds every decoder. `HANTRO_MEDIA_DEVICE` / `HANTRO_VIDEO_DEVICE`
@@ -128,11 +173,21 @@ fn read_media(mpath: &str) -> Result<Result<(media::DeviceInfo, Vec<media::Decod
 pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
     let media_env = std::env::var("HANTRO_MEDIA_DEVICE").ok().filter(|s| !s.is_empty());
     let video_env = std::env::var("HANTRO_VIDEO_DEVICE").ok().filter(|s| !s.is_empty());
+    let mut looked = Vec::new();
     let medias = match &media_env {
         Some(m) => vec![m.clone()],
-        None => dev_nodes("media"),
+        None => match dev_nodes("media") {
+            Ok(v) => v,
+            Err(e) if path_refused(e.raw_os_error()) => {
+                let errno = e.raw_os_error().unwrap_or(libc::EACCES);
+                return Err(DiscoveryError::Refused { path: "/dev".into(), error: V4l2Error::Sys { call: "opendir", errno } });
+            }
+            Err(e) => {
+                looked.push(format!("/dev: cannot list: {e}"));
+                Vec::new()
+            }
+        },
     };
-    let mut looked = Vec::new();
     let mut found = Vec::new();
     for mpath in medias {
         let (info, ents) = match read_media(&mpath)? {
