@@ -250,7 +250,6 @@ fn controls_and_menus() {
 #[test]
 fn fault_injection() {
     let data = gen();
-    let Some(data) = data else { return };
     // ERROR flag on frame 2
     let s = Sim::new({
         let mut c = Config::for_test(Personality::HantroG1, "fi-err");
@@ -282,7 +281,7 @@ fn fault_injection() {
 
 #[test]
 fn decode_time_and_skip_pixels() {
-    let Some(data) = gen() else { return };
+    let data = gen();
     let s = Sim::new({
         let mut c = Config::for_test(Personality::Rkvdec, "timing");
         c.decode_us = 20_000;
@@ -297,25 +296,40 @@ fn decode_time_and_skip_pixels() {
     assert!(s.log_lines.lock().unwrap().is_empty(), "controls are still checked in skip-pixels mode");
 }
 
-fn gen() -> Option<Vec<u8>> {
+/// A 10-frame x264 stream (B-frames) for the tests that decode: ffmpeg with
+/// libx264 is required, a missing encoder fails the test (never a skip).
+fn gen() -> Vec<u8> {
+    gen_with("ffmpeg")
+}
+
+fn gen_with(ffmpeg: &str) -> Vec<u8> {
     // one file per call: tests run in parallel threads of one process
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = std::env::temp_dir().join(format!("hantro-sim-sm-{}-{n}.h264", std::process::id()));
-    let st = std::process::Command::new("ffmpeg")
+    const NEED: &str = "these tests need ffmpeg with libx264 (Debian: apt-get install ffmpeg; scripts/setup-host.sh installs it)";
+    let o = std::process::Command::new(ffmpeg)
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=176x144:rate=25", "-frames:v", "10", "-c:v", "libx264", "-bf", "2"])
         .arg(&out)
-        .status()
-        .ok()?;
-    if !st.success() {
-        return None;
-    }
-    std::fs::read(out).ok()
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ffmpeg}: {e}; {NEED}"));
+    assert!(o.status.success(), "{ffmpeg} could not encode with libx264 ({}): {}; {NEED}", o.status, String::from_utf8_lossy(&o.stderr).trim());
+    let data = std::fs::read(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    let _ = std::fs::remove_file(&out);
+    assert!(!data.is_empty(), "{ffmpeg} wrote an empty stream");
+    data
+}
+
+/// No encoder must fail the decoding tests, not let them return early.
+#[test]
+#[should_panic(expected = "need ffmpeg with libx264")]
+fn missing_encoder_fails_the_test() {
+    gen_with("/nonexistent/ffmpeg");
 }
 
 #[test]
 fn close_while_decoding_waits_for_the_job() {
-    let Some(data) = gen() else { return };
+    let data = gen();
     let s = Sim::new({
         let mut c = Config::for_test(Personality::HantroG1, "close-busy");
         c.decode_us = 100_000;
