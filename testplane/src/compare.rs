@@ -100,6 +100,20 @@ fn diff_frame(
 ) -> bool {
     let prefix = format!("frame {n}");
     let mut equal = diff_maps(out, &prefix, &a.fields, &b.fields, ignore);
+    // Every request of a frame carries the frame-level controls: a later
+    // run that disagrees with the frame's first run is a finding on that
+    // side (the first runs are what the two sides are compared on).
+    for (side, rec) in [("reference", a), ("ours", b)] {
+        for (run, key, first, value) in &rec.run_diffs {
+            if ignored(key, ignore) {
+                continue;
+            }
+            equal = false;
+            out.push(format!(
+                "{prefix} {side} run {run} {key}: run 0={first} run {run}={value}"
+            ));
+        }
+    }
     if !ignored("dpb", ignore) && a.dpb != b.dpb {
         equal = false;
         // multiset difference, both ways
@@ -224,6 +238,9 @@ pub fn dump(d: &Decode) -> String {
         }
         for e in &f.dpb {
             s.push_str(&format!("  dpb {e}\n"));
+        }
+        for (run, k, first, v) in &f.run_diffs {
+            s.push_str(&format!("  run {run} differs: {k} {v} (run 0: {first})\n"));
         }
         for (si, m) in f.slices.iter().enumerate() {
             for (k, v) in m {

@@ -254,12 +254,16 @@ impl Mode {
 pub struct FrameRecord {
     /// Raw OUTPUT timestamp (ns): informative only, never compared.
     pub timestamp: u64,
-    /// Frame-level `control.field` -> value (from the frame's first run).
+    /// Frame-level `control.field` -> value (from the frame's first run;
+    /// the other runs are compared with it, see `run_diffs`).
     pub fields: BTreeMap<String, String>,
     /// Valid DPB entries, rendered and sorted (order is not significant).
     pub dpb: Vec<String>,
     /// Per run (slice) `control.field` -> value for slice-level controls.
     pub slices: Vec<BTreeMap<String, String>>,
+    /// Frame-level fields (and `dpb`) in which a later run of the frame
+    /// differs from the first: (run index, key, first run's value, its value).
+    pub run_diffs: Vec<(usize, String, String, String)>,
 }
 
 /// Everything extracted from one trace.
@@ -450,19 +454,27 @@ fn handle_event(
     }
 }
 
-fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameRecord {
-    let first = group[0];
-    let spec = first.codec;
-    let mut rec = FrameRecord {
-        timestamp: ts,
-        ..Default::default()
+/// Frame-level content of one run: `control.field` -> value for every
+/// control that is neither slice-level nor DPB, the valid DPB entries
+/// (rendered, sorted) and what each DPB array index refers to.
+struct FrameLevel {
+    fields: BTreeMap<String, String>,
+    dpb: Vec<String>,
+    dpb_by_index: HashMap<usize, String>,
+}
+
+fn frame_level(run: &Run, map: &HashMap<u64, usize>) -> FrameLevel {
+    let spec = run.codec;
+    let mut out = FrameLevel {
+        fields: BTreeMap::new(),
+        dpb: Vec::new(),
+        dpb_by_index: HashMap::new(),
     };
-    // Frame-level controls: every control of the first run that is neither
-    // slice-level nor DPB. Repeated non-indexed controls get [n].
+    // Repeated non-indexed controls get [n].
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let dpb_name = spec.dpb.unwrap_or("");
     let mut dpb_entries: Vec<&Control> = Vec::new();
-    for c in &first.controls {
+    for c in &run.controls {
         if c.name == dpb_name {
             dpb_entries.push(c);
             continue;
@@ -478,15 +490,14 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
         };
         *n += 1;
         for (k, v) in render_fields(c, map) {
-            rec.fields.insert(format!("{cname}.{k}"), v);
+            out.fields.insert(format!("{cname}.{k}"), v);
         }
     }
     // DPB: valid entries only, as a sorted multiset.
-    let active_hevc: Option<usize> = first
+    let active_hevc: Option<usize> = run
         .control(spec.decode_params)
         .and_then(|d| d.get("num_active_dpb_entries"))
         .and_then(|v| v.parse().ok());
-    let mut dpb_by_index: HashMap<usize, String> = HashMap::new();
     for (occ, e) in dpb_entries.iter().enumerate() {
         let valid = match (spec.name, e.get("flags")) {
             ("h264", Some(f)) => f.split('|').any(|x| x == "VALID"),
@@ -495,7 +506,7 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
         };
         let idx = e.index.unwrap_or(occ);
         if !valid {
-            dpb_by_index.insert(idx, format!("invalid[{idx}]"));
+            out.dpb_by_index.insert(idx, format!("invalid[{idx}]"));
             continue;
         }
         let s = render_fields(e, map)
@@ -503,17 +514,57 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", ");
-        dpb_by_index.insert(
+        out.dpb_by_index.insert(
             idx,
             e.get("reference_ts")
                 .map(|v| normalise_ts(v, map))
                 .unwrap_or_else(|| s.clone()),
         );
-        rec.dpb.push(s);
+        out.dpb.push(s);
     }
-    rec.dpb.sort();
-    // Slice-level controls, per run.
-    for r in group {
+    out.dpb.sort();
+    out
+}
+
+fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameRecord {
+    let first = group[0];
+    let spec = first.codec;
+    let mut rec = FrameRecord {
+        timestamp: ts,
+        ..Default::default()
+    };
+    // Frame-level controls: those of the first run; every other run of the
+    // frame (slice-based mode: one request per slice) must carry the same,
+    // what it does not is kept in `run_diffs`.
+    let levels: Vec<FrameLevel> = group.iter().map(|r| frame_level(r, map)).collect();
+    let (fields, dpb) = (&levels[0].fields, &levels[0].dpb);
+    for (ri, other) in levels.iter().enumerate().skip(1) {
+        let mut keys: Vec<&String> = fields.keys().chain(other.fields.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let a = fields.get(k).map(String::as_str).unwrap_or("<absent>");
+            let b = other.fields.get(k).map(String::as_str).unwrap_or("<absent>");
+            if a != b {
+                rec.run_diffs
+                    .push((ri, k.clone(), a.to_string(), b.to_string()));
+            }
+        }
+        if other.dpb != *dpb {
+            rec.run_diffs.push((
+                ri,
+                "dpb".to_string(),
+                format!("[{}]", dpb.join("; ")),
+                format!("[{}]", other.dpb.join("; ")),
+            ));
+        }
+    }
+    rec.fields = fields.clone();
+    rec.dpb = dpb.clone();
+    // Slice-level controls, per run (ref lists resolved through the run's
+    // own DPB).
+    for (r, level) in group.iter().zip(&levels) {
+        let dpb_by_index = &level.dpb_by_index;
         let mut m = BTreeMap::new();
         let sp = r.control("slice_params");
         let slice_type = sp.and_then(|c| c.get("slice_type")).unwrap_or("");

@@ -408,3 +408,117 @@ fn binary_reports_and_exits_non_zero_on_difference() {
     assert!(out.ends_with("frames equal: 2/3\n"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `s` with the `n`-th (0-based) occurrence of `pat` replaced.
+fn replace_nth(s: &str, pat: &str, rep: &str, n: usize) -> String {
+    let (i, _) = s
+        .match_indices(pat)
+        .nth(n)
+        .unwrap_or_else(|| panic!("no occurrence {n} of {pat:?}"));
+    format!("{}{rep}{}", &s[..i], &s[i + pat.len()..])
+}
+
+#[test]
+fn every_run_of_a_frame_carries_the_frame_level_controls() {
+    // frame 1 is two runs (slices); the runs are 0 (IDR), 1 and 2.
+    let reference = two_slice_frames(true);
+    assert!(compare_texts(&reference, &reference, &Options::default()).all_equal());
+    // PPS of the second request of frame 1 differs: a finding, even though
+    // the frame's first request equals the reference's.
+    let pps = replace_nth(
+        &reference,
+        "pic_init_qp_minus26 -3",
+        "pic_init_qp_minus26 -2",
+        2,
+    );
+    let r = compare_texts(&reference, &pps, &Options::default());
+    assert!(
+        r.lines.contains(
+            &"frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()
+        ),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.summary(), "frames equal: 1/2", "{}", r.text());
+    // also against a frame-based reference (one run per frame) and when the
+    // slice-level controls are not compared
+    let frame = format!("# decode_mode: frame\n{}", two_slice_frames(false));
+    let r = compare_texts(&frame, &pps, &Options::default());
+    assert!(!r.slice_level_compared);
+    assert_eq!(r.summary(), "frames equal: 1/2", "{}", r.text());
+    assert!(
+        r.lines.iter().any(|l| l == "frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2"),
+        "{}",
+        r.text()
+    );
+    // decode_params of the second request
+    let dp = replace_nth(
+        &reference,
+        "\nframe_num 1\ntop_field_order_cnt",
+        "\nframe_num 2\ntop_field_order_cnt",
+        1,
+    );
+    let r = compare_texts(&reference, &dp, &Options::default());
+    assert!(
+        r.lines.contains(
+            &"frame 1 ours run 1 decode_params.frame_num: run 0=1 run 1=2".to_string()
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.all_equal());
+    // SPS of the second request
+    let sps = replace_nth(&reference, "max_num_ref_frames 4", "max_num_ref_frames 5", 2);
+    let r = compare_texts(&reference, &sps, &Options::default());
+    assert!(
+        r.lines.contains(
+            &"frame 1 ours run 1 sps.max_num_ref_frames: run 0=4 run 1=5".to_string()
+        ),
+        "{}",
+        r.text()
+    );
+    // a DPB entry of the second request
+    let dpb = replace_nth(
+        &reference,
+        "bottom_field_order_cnt 0 flags VALID|ACTIVE",
+        "bottom_field_order_cnt 2 flags VALID|ACTIVE",
+        1,
+    );
+    let r = compare_texts(&reference, &dpb, &Options::default());
+    assert!(
+        r.lines
+            .iter()
+            .any(|l| l.starts_with("frame 1 ours run 1 dpb: run 0=[") && l.contains("bottom_field_order_cnt 2")),
+        "{}",
+        r.text()
+    );
+    assert!(!r.all_equal());
+    // a reference whose requests disagree is a finding too, on its side
+    let r = compare_texts(&pps, &reference, &Options::default());
+    assert!(
+        r.lines.contains(
+            &"frame 1 reference run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.all_equal());
+    // --ignore applies
+    let o = Options {
+        ignore: vec!["pps.pic_init_qp_minus26".into()],
+        ..Default::default()
+    };
+    assert!(compare_texts(&reference, &pps, &o).all_equal());
+    // the record keeps what differed
+    let d = analyse_text(&pps);
+    assert_eq!(
+        d.frames[1].run_diffs,
+        vec![(
+            1,
+            "pps.pic_init_qp_minus26".to_string(),
+            "-3".to_string(),
+            "-2".to_string()
+        )]
+    );
+    assert!(d.frames[0].run_diffs.is_empty());
+}
