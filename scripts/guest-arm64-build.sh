@@ -14,6 +14,7 @@
 #   Image        kernel (gzip Image from linux-image-*-arm64-unsigned)
 #   initrd.img   busybox + modules + arm64 user space
 #   kver
+#   versions.txt "package version" of the kernel, vainfo, libva, libavcodec...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
@@ -217,13 +218,31 @@ chmod 755 "$ir/init"
 (cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.img"
 cp "$tmp/x/boot/vmlinuz-$kver" "$tmp/Image"
 echo "$kver" > "$tmp/kver"
+# versions of what the guest runs (guest-arm64-run.sh copies this to
+# out/versions.txt and prints it): the .debs unpacked here, and the host's
+# arm64 packages that own the libraries copied into the initramfs
+{
+  for d in debs/linux-image-*.deb debs/busybox-static_*.deb debs/vainfo_*.deb; do
+    dpkg-deb -f "$d" Package Version | paste -sd' ' | sed 's/^Package: \(.*\) Version: /\1:arm64 /'
+  done
+  for l in "$ir"/usr/lib/aarch64-linux-gnu/*; do
+    n=$(basename "$l")
+    for d in "${libpath[@]}"; do [ -e "$d/$n" ] && { dpkg-query -S "$d/$n" 2>/dev/null || dpkg-query -S "$(readlink -f "$d/$n")" 2>/dev/null; break; }; done
+  done | sed 's/: .*//; s/, /\n/g' | sort -u | while read -r p; do
+    dpkg-query -W -f='${binary:Package} ${Version}\n' "$p" 2>/dev/null
+  done
+} | sort -u > "$tmp/versions.txt"
+grep -q '^libva2:arm64 ' "$tmp/versions.txt" && grep -q '^vainfo:arm64 ' "$tmp/versions.txt" ||
+  { log "cannot record the package versions"; cat "$tmp/versions.txt" >&2; exit 1; }
 rm -rf "$tmp/x" "$tmp/debs" "$tmp/ir" "$tmp/bb" "$tmp/tlibc" "$tmp/$top"
 touch "$tmp/stamp.done"
 rm -rf "$out"; mv "$tmp" "$out"
-# guests of older recipes (~70 MB each)
-for old in "$CACHE"/arm64-guest-*; do
-  case "$old" in "$out"|"$out".tmp) continue ;; esac
-  rm -rf "$old"
-done
+# guests of older recipes (~70 MB each; GUEST_KEEP_OLD=1 keeps them)
+if [ "${GUEST_KEEP_OLD:-0}" != 1 ]; then
+  for old in "$CACHE"/arm64-guest-*; do
+    case "$old" in "$out"|"$out".tmp) continue ;; esac
+    rm -rf "$old"
+  done
+fi
 log "guest ready in $out ($(( $(date +%s) - t0 ))s, initrd $(du -h "$out/initrd.img" | cut -f1))"
 echo "$out"

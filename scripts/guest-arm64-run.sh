@@ -39,6 +39,13 @@ if [ -z "$job" ]; then job=$(mktemp -d "${TMPDIR:-/tmp}/hantro-arm64-job.XXXXXX"
 mkdir -p "$job"; job=$(cd "$job" && pwd)
 rm -rf "$job/out" "$job/driver" "$job/bin" "$job/.cmd" "$job/.env"
 mkdir -p "$job/out" "$job/driver" "$job/bin"
+# what the guest runs (recorded at build): out/versions.txt, also on stderr
+if [ -s "$guest/versions.txt" ]; then
+  cp "$guest/versions.txt" "$job/out/versions.txt"
+  sed 's/^/guest-arm64-run: version: /' "$guest/versions.txt" >&2
+else
+  echo "guest-arm64-run: $guest has no versions.txt" >&2
+fi
 cp "$here/guest-lib.sh" "$job/lib.sh"
 so=${HANTRO_DRIVER_SO:-$repo/target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so}
 [ -f "$so" ] || die "no arm64 driver at $so (scripts/aarch64-build.sh)"

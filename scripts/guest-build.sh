@@ -15,12 +15,15 @@
 #   kver                   kernel release
 #   root/opt/hantro/modules/{v4l2-mem2mem,visl}.ko
 #   root/opt/hantro/src/   visl + v4l2 trace headers (trace formats reference)
+#   root/opt/hantro/versions.txt  "package version" of the tested clients/libs
+#   mirror                 the Debian mirror it was built from
 #
-# Env: HANTRO_CACHE, GUEST_MIRROR (default http://deb.debian.org/debian).
+# Env: HANTRO_CACHE, GUEST_MIRROR (Debian archive URL; default: the one this
+# machine's apt uses, found by scripts/apt-mirror.sh; the mirror is not part
+# of the recipe hash).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
-MIRROR=${GUEST_MIRROR:-http://deb.debian.org/debian}
 recipe=("$here/guest-build.sh" "$here/guest-initramfs-init")
 hash=$(cat "${recipe[@]}" | sha256sum | cut -c1-16)
 out=$CACHE/guest-$hash
@@ -43,6 +46,8 @@ flock 9
 if [ -e "$out/stamp.done" ]; then echo "$out"; exit 0; fi
 root=$tmp/root
 t0=$(date +%s)
+MIRROR=$("$here/apt-mirror.sh") || { log "no Debian mirror to build from (see above)"; exit 1; }
+log "mirror $MIRROR"
 
 mounted=()
 cleanup() {
@@ -207,6 +212,18 @@ if ! stage tweaks; then
   inchroot env GST_REGISTRY=/opt/hantro/gst-registry.bin gst-inspect-1.0 >/dev/null 2>"$tmp/gst.log" || true
   [ -s "$root/opt/hantro/gst-registry.bin" ] || { log "gst registry not built"; exit 1; }
   ls "$root/usr/lib/firefox-esr/vaapitest" >/dev/null
+  # The versions of the clients and libraries the tests exercise, as
+  # installed (guest-init.sh copies this to /job/out/versions.txt on every
+  # boot and the tests print it): a check that breaks after a rebuild names
+  # the package that changed.
+  # (dpkg-query fails for a pattern that matches nothing; the others print)
+  { inchroot dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package} ${Version}\n' \
+      firefox-esr mpv 'libmpv[0-9]*' 'gstreamer1.0-plugins-*' 'libgstreamer1.0-[0-9]*' ffmpeg \
+      'libavcodec[0-9]*' 'libva[0-9]*' 'libva-*[0-9]' vainfo 'mesa-*' 'libgl1-mesa-dri' 'libegl-mesa[0-9]*' \
+      'libgbm[0-9]*' weston 'libweston-[0-9]*' 'libwayland-client[0-9]*' 'linux-image-[0-9]*' \
+      2>/dev/null || true; } | awk '$1 == "ii" { print $2, $3 }' | sort > "$root/opt/hantro/versions.txt"
+  grep -q '^firefox-esr ' "$root/opt/hantro/versions.txt" || { log "cannot record package versions"; exit 1; }
+  echo "mirror $MIRROR" > "$tmp/mirror"
   cleanup; mounted=()
   done_stage tweaks
 fi

@@ -68,6 +68,16 @@ echo 1 > $T/tracing_on
 export GST_REGISTRY=/tmp/gst-registry.bin
 cp /opt/hantro/gst-registry.bin $GST_REGISTRY 2>/dev/null
 
+# versions of the clients/libraries under test (recorded at guest build;
+# older guests: asked now), for the tests to print
+if [ -s /opt/hantro/versions.txt ]; then
+  cp /opt/hantro/versions.txt $out/versions.txt
+else
+  dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package} ${Version}\n' firefox-esr mpv 'libmpv[0-9]*' \
+    'gstreamer1.0-plugins-*' 'libgstreamer1.0-[0-9]*' ffmpeg 'libavcodec[0-9]*' 'libva[0-9]*' 'libva-*[0-9]' \
+    vainfo 'mesa-*' libgl1-mesa-dri 'libegl-mesa[0-9]*' 'libgbm[0-9]*' weston 'libweston-[0-9]*' \
+    'libwayland-client[0-9]*' 'linux-image-[0-9]*' 2>/dev/null | awk '$1 == "ii" { print $2, $3 }' | sort > $out/versions.txt
+fi
 {
   echo "kernel: $(uname -r)"
   ls -l /dev/video* /dev/media* /dev/dri 2>&1

@@ -60,3 +60,25 @@ visl_mode() {
   echo $dm > $P/h264_decode_mode && echo $sc > $P/h264_start_code &&
   echo $dm > $P/hevc_decode_mode && echo $sc > $P/hevc_start_code
 }
+
+# HANTRO_LOG value that makes the driver log one line per picture the device
+# decoded (target hantro_drv_video::decoded, on the client's stderr):
+#   pid <pid>: <node> decoded a picture into CAPTURE buffer <i> (timestamp <t> ns)
+DECODED_LOG=warn,hantro_drv_video::decoded=info
+
+# Print "<count> <pid>" for every pid with decoded-picture lines in FILE...
+decoded_by_pid() {
+  cat "$@" 2>/dev/null | sed -n 's/.*pid \([0-9][0-9]*\): .* decoded a picture into CAPTURE buffer .*/\1/p' |
+    sort | uniq -c | awk '{print $1, $2}'
+}
+
+# Number of decoded-picture lines in FILE... (all pids)
+decoded_count() {
+  cat "$@" 2>/dev/null | grep -c 'decoded a picture into CAPTURE buffer'
+}
+
+# Lines of FILE... in which mpv reports falling back from hardware decoding
+# or a decode error (empty: none).
+mpv_fallback_lines() {
+  grep -hE 'Falling back to software|Attempting next decoding method|Using software decoding|Error while decoding frame|Failed to (end|issue|sync|create|render|begin)|hwaccel initiali[sz]ation returned error|Failed setup for format|hardware decoding (failed|not available)|Could not create (device|decoder)' "$@" 2>/dev/null
+}

@@ -20,7 +20,8 @@
 # Env: HANTRO_CACHE, HANTRO_DRIVER_SO (default target/release/libhantro_drv_video.so),
 #      GUEST_TIMEOUT (s, default 600), GUEST_MEM (MiB, 2048), GUEST_SMP (2),
 #      GUEST_VERBOSE=1 (stream the console to stderr), VISL_PARAMS,
-#      TRACE_BUFFER_KB (default 65536), GUEST_ENV ("VAR1 VAR2": also pass these).
+#      TRACE_BUFFER_KB (default 65536), GUEST_ENV ("VAR1 VAR2": also pass these),
+#      HANTRO_GUEST (boot this built guest dir instead of guest-build.sh's).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -41,7 +42,12 @@ done
 
 "$here/guest-host-deps.sh" || die "host tools missing (scripts/guest-host-deps.sh)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not installed"
-guest=$("$here/guest-build.sh") || die "guest build failed"
+if [ -n "${HANTRO_GUEST:-}" ]; then
+  guest=$HANTRO_GUEST # an already built guest dir (e.g. while the recipe's own is being built)
+  echo "guest-run: using HANTRO_GUEST=$guest, not the recipe's guest" >&2
+else
+  guest=$("$here/guest-build.sh") || die "guest build failed"
+fi
 [ -e "$guest/stamp.done" ] || die "guest build produced no guest"
 
 # --- job dir ---------------------------------------------------------------

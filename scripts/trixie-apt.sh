@@ -6,10 +6,14 @@ set -euo pipefail
 CACHE=${HANTRO_CACHE:-$HOME/.cache/hantro}
 ARCH=${TRIXIE_ARCH:-amd64}
 D=$CACHE/trixie-apt-$ARCH
+here=$(cd "$(dirname "$0")" && pwd)
+# the Debian mirror this machine's apt uses (or $GUEST_MIRROR)
+MIRROR=$("$here/apt-mirror.sh")
 mkdir -p "$D"/{lists/partial,archives/partial,etc/preferences.d,etc/apt.conf.d}
-cat > "$D/etc/sources.list" <<SRC
-deb [arch=$ARCH signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-SRC
+src="deb [arch=$ARCH signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main"
+# another mirror than last time: fetch the lists again
+[ "$(cat "$D/etc/sources.list" 2>/dev/null)" = "$src" ] || rm -f "$D/lists/.updated"
+echo "$src" > "$D/etc/sources.list"
 : > "$D/status"
 opts=(-o Dir::Etc="$D/etc" -o Dir::Etc::sourcelist="$D/etc/sources.list"
       -o Dir::Etc::sourceparts=- -o Dir::State="$D" -o Dir::State::lists="$D/lists"

@@ -33,6 +33,22 @@ impl GuestRun {
         std::fs::read_to_string(self.out(name))
             .map_err(|e| format!("{}: {e}", self.out(name).display()))
     }
+    /// The guest's `out/versions.txt` ("package version" lines of the clients
+    /// and libraries it ran, recorded when the guest was built), for failure
+    /// messages: a check that breaks after a rebuild names what changed.
+    pub fn versions(&self) -> String {
+        versions_in(&self.job)
+    }
+}
+
+/// `JOB/out/versions.txt` as text, or a line saying it is missing.
+pub fn versions_in(job: &Path) -> String {
+    let p = job.join("out/versions.txt");
+    match std::fs::read_to_string(&p) {
+        Ok(t) if !t.trim().is_empty() => format!("guest versions ({}):\n{t}", p.display()),
+        Ok(_) => format!("guest versions: {} is empty\n", p.display()),
+        Err(e) => format!("guest versions: {}: {e}\n", p.display()),
+    }
 }
 
 /// Run `scripts/guest-run.sh --job JOB SCRIPT ARGS...`. `env` is passed to
@@ -66,6 +82,8 @@ pub fn run_script(
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: t0.elapsed(),
     };
+    // every guest test prints what it ran against
+    eprint!("{}", run.versions());
     match run.status {
         124 => Err(format!("guest timed out:\n{}", run.stderr)),
         125 => Err(format!(
@@ -103,5 +121,45 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Stream>, String> {
                 what: c[4].to_string(),
             })
         })
+        .collect()
+}
+
+/// The driver's per-picture log lines (HANTRO_LOG with
+/// `hantro_drv_video::decoded=info`, src/v4l2/session.rs `reap`):
+/// `pid <pid>: <node> decoded a picture into CAPTURE buffer <i> (timestamp <t> ns)`.
+/// Returns the number of such lines per pid.
+pub fn decoded_by_pid(log: &str) -> std::collections::BTreeMap<u32, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for l in log.lines() {
+        if !l.contains(" decoded a picture into CAPTURE buffer ") {
+            continue;
+        }
+        let Some(rest) = l.split("pid ").nth(1) else { continue };
+        let Some(pid) = rest.split(':').next().and_then(|p| p.trim().parse::<u32>().ok()) else { continue };
+        *m.entry(pid).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Lines in which mpv reports falling back from hardware decoding, a decode
+/// error, or (in a `--log-file`, whose lines carry the level) any error or
+/// fatal message. Empty: none.
+pub fn mpv_bad_lines(log: &str) -> Vec<String> {
+    const FALLBACK: &[&str] = &[
+        "Falling back to software",
+        "Attempting next decoding method",
+        "Using software decoding",
+        "Error while decoding frame",
+        "Failed to end picture",
+        "Failed to issue",
+        "Failed to sync",
+        "Failed to create decode",
+        "hwaccel initialisation returned error",
+        "Failed setup for format",
+        "Could not create device",
+    ];
+    log.lines()
+        .filter(|l| FALLBACK.iter().any(|p| l.contains(p)) || l.contains("][e][") || l.contains("][f]["))
+        .map(String::from)
         .collect()
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::guest::{read_manifest, repo_root, run_script, versions_in};
 use testplane::visl::analyse_text;
 
 /// Same as guest_va_h264.rs: fields VA-API does not carry.
@@ -54,7 +54,11 @@ fn arm64_guest_h264_controls_equal_gstreamer() {
         .expect("run scripts/guest-arm64-run.sh");
     let gout = String::from_utf8_lossy(&g.stdout);
     let gerr = String::from_utf8_lossy(&g.stderr);
-    assert!(g.status.success() && gout.contains("arm64-suite-done"), "arm64 guest run failed ({:?}):\n{gout}\n{gerr}", g.status);
+    // what the arm64 guest ran (recorded by guest-arm64-build.sh)
+    let versions = versions_in(&job);
+    eprint!("{versions}");
+    assert!(g.status.success() && gout.contains("arm64-suite-done"), "arm64 guest run failed ({:?}):\n{gout}\n{gerr}\n{versions}", g.status);
+    assert!(versions.contains("\nlibva2:arm64 ") && versions.contains("\nvainfo:arm64 "), "versions not recorded:\n{versions}");
     let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let init = read(job.join("out/init.log"));
     eprintln!("arm64 guest (build if needed + boot + suite): {:.1}s\n{init}", t0.elapsed().as_secs_f64());
@@ -107,5 +111,5 @@ fn arm64_guest_h264_controls_equal_gstreamer() {
         }
     }
     eprintln!("--- arm64 driver's controls vs GStreamer's (x86 guest) on visl ---\n{table}");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(failures.is_empty(), "{} mismatches:\n{}\n{versions}", failures.len(), failures.join("\n"));
 }
