@@ -2,23 +2,77 @@
 //! of __vaDriverInit_1_*), without libva, with a hand-built
 //! VADriverContext: checks the exported symbols, that every vtable slot is
 //! filled, and the init failure path when no decoder exists.
+//!
+//! `cargo test` builds the library for the tests (with `test-hooks`) but not
+//! the shipped cdylib, so target/<profile>/libhantro_drv_video.so can be
+//! older than the source. The parent test therefore runs `$CARGO build
+//! --lib` for this package, with this test's profile, target directory and
+//! target, before loading the .so, and hands that path to its child
+//! (HANTRO_DLOPEN_SO). A child run on its own (scripts/aarch64-test.sh
+//! under qemu-aarch64, right after aarch64-build.sh) loads the .so next
+//! to its deps/ directory.
 use hantro_drv_video::ffi::va;
 use std::ffi::CString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn cdylib() -> PathBuf {
-    // target/<profile>/deps/dlopen-<hash> -> target/<profile>/libhantro_drv_video.so
+const SO: &str = "libhantro_drv_video.so";
+
+/// target[/<triple>]/<profile>/deps/dlopen-<hash> -> target[/<triple>]/<profile>/
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("libhantro_drv_video.so");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/").to_path_buf()
+}
+
+/// Builds the cdylib as `cargo build` would ship it (no test features) for
+/// this test's profile, target directory and target; returns its path.
+fn build_cdylib() -> PathBuf {
+    let pdir = profile_dir();
+    let dir_name = pdir.file_name().unwrap().to_str().unwrap().to_string();
+    let profile = if dir_name == "debug" { "dev".to_string() } else { dir_name };
+    // Cargo keeps .rustc_info.json at the top of the target directory; with
+    // --target the profile directory sits one level deeper, under the triple.
+    let top = |d: &Path| d.join(".rustc_info.json").exists();
+    let up = pdir.parent().unwrap();
+    let (target_dir, triple) = if top(up) {
+        (up.to_path_buf(), None)
+    } else {
+        let root = up.parent().unwrap();
+        assert!(top(root), "cannot tell the target directory of {}", pdir.display());
+        (root.to_path_buf(), Some(up.file_name().unwrap().to_str().unwrap().to_string()))
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut c = Command::new(cargo);
+    c.args(["build", "--lib", "-p", "hantro_drv_video", "--profile", &profile, "--message-format=short"])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    if let Some(t) = &triple {
+        c.args(["--target", t]);
+    }
+    let out = c.output().expect("run cargo build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "cargo build of the cdylib failed:\n{stderr}");
+    let so = pdir.join(SO);
+    assert!(so.exists(), "cargo build did not produce {}:\n{stderr}", so.display());
+    eprintln!("dlopen: built {} ({})", so.display(), stderr.lines().last().unwrap_or("").trim());
+    so
+}
+
+fn cdylib() -> PathBuf {
+    if let Some(p) = std::env::var_os("HANTRO_DLOPEN_SO") {
+        return PathBuf::from(p);
+    }
+    let p = profile_dir().join(SO);
     assert!(p.exists(), "{} not built: run `cargo build` first (the README's test command does)", p.display());
     p
 }
 
 type InitFn = unsafe extern "C" fn(va::VADriverContextP) -> va::VAStatus;
 
-fn load() -> (*mut libc::c_void, Vec<(String, InitFn)>) {
-    let path = CString::new(cdylib().to_str().unwrap()).unwrap();
+fn load(so: &Path) -> (*mut libc::c_void, Vec<(String, InitFn)>) {
+    let path = CString::new(so.to_str().unwrap()).unwrap();
     // SAFETY: loading our own cdylib; RTLD_NOW resolves every symbol now,
     // which is what libva does too.
     let h = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
@@ -57,7 +111,9 @@ fn exports_init_symbols_and_fails_cleanly_without_a_decoder() {
     if std::env::var("HANTRO_DLOPEN_CHILD").is_ok() {
         return; // the child run only does the logging test
     }
-    let (_h, inits) = load();
+    // This build's artifact, never a stale one; the child loads the same.
+    let so = build_cdylib();
+    let (_h, inits) = load(&so);
     let names: Vec<&str> = inits.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"__vaDriverInit_1_0"), "{names:?}");
     let built = format!("__vaDriverInit_1_{}", va::VA_MINOR_VERSION);
@@ -67,6 +123,7 @@ fn exports_init_symbols_and_fails_cleanly_without_a_decoder() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_init_without_decoder", "--nocapture", "--test-threads=1"])
         .env("HANTRO_DLOPEN_CHILD", "1")
+        .env("HANTRO_DLOPEN_SO", &so)
         .env("HANTRO_MEDIA_DEVICE", "/nonexistent/media9")
         .env("HANTRO_LOG", "error")
         .output()
@@ -83,7 +140,7 @@ fn child_init_without_decoder() {
     if std::env::var("HANTRO_DLOPEN_CHILD").is_err() {
         return;
     }
-    let (_h, inits) = load();
+    let (_h, inits) = load(&cdylib());
     let (_, f) = inits.iter().find(|(n, _)| n == "__vaDriverInit_1_0").unwrap();
     let (status, nulls, data) = init_on_blank_context(*f);
     println!("child: status={:#x} nulls={nulls} data={data}", status as u32);
