@@ -34,10 +34,15 @@ struct CurPic {
     sps: v4l2_ctrl_h264_sps,
     pps: v4l2_ctrl_h264_pps,
     sm: Option<v4l2_ctrl_h264_scaling_matrix>,
+    /// decode params of the picture's first request: every later request
+    /// of the picture (slice-based mode) must carry the same
+    dp: v4l2_ctrl_h264_decode_params,
     sh: SliceHeader,
     poc: Poc,
     ts: u64,
     slices: Vec<Vec<u8>>,
+    /// requests seen for this picture
+    requests: usize,
 }
 
 #[derive(Default)]
@@ -156,11 +161,17 @@ impl Engine {
                 if !self.unchecked {
                     self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
                 }
-                self.cur = Some(CurPic { sps, pps, sm, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new() });
+                self.cur = Some(CurPic { sps, pps, sm, dp, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new(), requests: 1 });
             } else if first {
                 let c = self.cur.as_ref().unwrap();
                 if c.sh.frame_num != sh.frame_num || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb || c.sh.nal_unit_type != sh.nal_unit_type {
                     errs.push("slice: belongs to a new picture but the previous one was held (HOLD_CAPTURE_BUF) with the same timestamp".into());
+                }
+                // Requests 2..N of a picture (slice-based): the frame-level
+                // controls must be the picture's, and right on their own.
+                check_same_picture(&mut errs, c, &sps, &pps, sm.as_ref(), &dp);
+                if !self.unchecked {
+                    self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
                 }
             }
             if !job.frame_based {
@@ -173,6 +184,9 @@ impl Engine {
                 }
             }
             let cur = self.cur.as_mut().unwrap();
+            if first && !cur.slices.is_empty() {
+                cur.requests += 1;
+            }
             cur.slices.push(s.to_vec());
             first = false;
         }
@@ -394,6 +408,60 @@ impl Engine {
                         ));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// decode_params as (field name, value) pairs, for naming differences.
+fn decode_params_fields(dp: &v4l2_ctrl_h264_decode_params) -> Vec<(String, String)> {
+    let mut v = vec![
+        ("nal_ref_idc".to_string(), dp.nal_ref_idc.to_string()),
+        ("frame_num".into(), dp.frame_num.to_string()),
+        ("top_field_order_cnt".into(), dp.top_field_order_cnt.to_string()),
+        ("bottom_field_order_cnt".into(), dp.bottom_field_order_cnt.to_string()),
+        ("idr_pic_id".into(), dp.idr_pic_id.to_string()),
+        ("pic_order_cnt_lsb".into(), dp.pic_order_cnt_lsb.to_string()),
+        ("delta_pic_order_cnt_bottom".into(), dp.delta_pic_order_cnt_bottom.to_string()),
+        ("delta_pic_order_cnt0".into(), dp.delta_pic_order_cnt0.to_string()),
+        ("delta_pic_order_cnt1".into(), dp.delta_pic_order_cnt1.to_string()),
+        ("dec_ref_pic_marking_bit_size".into(), dp.dec_ref_pic_marking_bit_size.to_string()),
+        ("pic_order_cnt_bit_size".into(), dp.pic_order_cnt_bit_size.to_string()),
+        ("slice_group_change_cycle".into(), dp.slice_group_change_cycle.to_string()),
+        ("flags".into(), format!("{:#x}", dp.flags)),
+    ];
+    for (i, e) in dp.dpb.iter().enumerate() {
+        v.push((format!("dpb[{i}]"), format!("{e:?}")));
+    }
+    v
+}
+
+/// A later request of the picture `c` (slice-based mode) must carry the
+/// frame-level controls of its first request: the hardware decodes each
+/// slice with the controls of its own request.
+fn check_same_picture(
+    errs: &mut Vec<String>,
+    c: &CurPic,
+    sps: &v4l2_ctrl_h264_sps,
+    pps: &v4l2_ctrl_h264_pps,
+    sm: Option<&v4l2_ctrl_h264_scaling_matrix>,
+    dp: &v4l2_ctrl_h264_decode_params,
+) {
+    let what = format!("request {} of the picture differs from its first request", c.requests + 1);
+    use crate::ctrls::struct_bytes as b;
+    if b(sps) != b(&c.sps) {
+        errs.push(format!("sps: {what}: expected {:?}, got {sps:?}", c.sps));
+    }
+    if b(pps) != b(&c.pps) {
+        errs.push(format!("pps: {what}: expected {:?}, got {pps:?}", c.pps));
+    }
+    if c.sm.as_ref().map(|m| b(m)) != sm.map(|m| b(m)) {
+        errs.push(format!("scaling_matrix: {what}: expected {:?}, got {sm:?}", c.sm));
+    }
+    if b(dp) != b(&c.dp) {
+        for ((k, want), (_, got)) in decode_params_fields(&c.dp).into_iter().zip(decode_params_fields(dp)) {
+            if want != got {
+                errs.push(format!("decode_params.{k}: {what}: expected {want}, got {got}"));
             }
         }
     }

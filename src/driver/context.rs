@@ -349,6 +349,8 @@ impl Driver {
                         let w = sc.pred_weights.unwrap_or_else(zero_pred_weights);
                         set.push(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS, w);
                     }
+                    #[cfg(feature = "test-hooks")]
+                    super::hooks::corrupt_h264_request(i, &mut set);
                     let pieces: [&[u8]; 2] = [start, n];
                     session.submit(
                         Submit {
