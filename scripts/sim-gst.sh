@@ -7,8 +7,14 @@
 # CAP_SYS_ADMIN for unshare -m; nothing is visible outside the namespace).
 #   scripts/sim-gst.sh in.h264 [hantro-g1|rkvdec|cedrus]
 #   SIM_GST_CMD="gst-inspect-1.0 v4l2codecs" scripts/sim-gst.sh
-# Env: HANTRO_SIM_LIB=/path/libhantro_sim.so (skip cargo build), any HANTRO_SIM_* knob.
+# Env: HANTRO_SIM_LIB=/path/libhantro_sim.so (skip cargo build), any HANTRO_SIM_* knob;
+# HANTRO_SIM_LOG=FILE collects the checker's findings (a relative FILE is the
+# caller's, not the repository's); with it, a finding fails the comparison.
 set -e
+case "${HANTRO_SIM_LOG:-}" in
+    ""|/*) ;;
+    *) export HANTRO_SIM_LOG="$PWD/$HANTRO_SIM_LOG" ;;
+esac
 cd "$(dirname "$0")/.."
 root="$PWD"
 if [ -z "$SIM_GST_INNER" ]; then
@@ -68,7 +74,11 @@ size=$(LD_PRELOAD= ffprobe -v error -select_streams v -show_entries stream=width
 gst-launch-1.0 -q filesrc location="$in" ! h264parse ! v4l2slh264dec ! videoconvert ! video/x-raw,format=I420 ! filesink location="$stage/gst.yuv"
 LD_PRELOAD= ffmpeg -v error -f rawvideo -pix_fmt yuv420p -s "$size" -i "$stage/gst.yuv" -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}' > "$stage/gst.md5"
 LD_PRELOAD= ffmpeg -v error -i "$in" -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}' > "$stage/ref.md5"
-if cmp -s "$stage/gst.md5" "$stage/ref.md5"; then
+if [ -n "${HANTRO_SIM_LOG:-}" ] && grep -q '^job ' "$HANTRO_SIM_LOG"; then
+    echo "GStreamer v4l2slh264dec on $HANTRO_SIM_PERSONALITY: the simulator's checker flagged controls:"
+    grep '^job ' "$HANTRO_SIM_LOG" | head
+    exit 1
+elif cmp -s "$stage/gst.md5" "$stage/ref.md5"; then
     echo "GStreamer v4l2slh264dec on $HANTRO_SIM_PERSONALITY: bit-exact, $(wc -l < "$stage/ref.md5") frames"
 else
     echo "GStreamer v4l2slh264dec on $HANTRO_SIM_PERSONALITY: output differs from software decoding"
