@@ -6,9 +6,12 @@
  * stream; per stream two threads: a decode thread (demux, send/receive)
  * and a reader thread (vaSyncSurface + vaQuerySurfaceError when asked,
  * av_hwframe_transfer_data = vaDeriveImage/vaGetImage, write). So N streams
- * run 2N threads against the driver at once.
+ * run 2N threads against the driver at once. With --serial there is no
+ * reader thread: the decode thread reads each frame back as soon as
+ * libavcodec outputs it, so every VA call comes in one fixed order (the
+ * fault table needs the same picture to meet the same fault every run).
  *
- *   vaclient [--sync-check] [--stagger-ms MS] [--device PATH] OUTDIR stream0.h264 [stream1 ...]
+ *   vaclient [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] OUTDIR stream0.h264 [stream1 ...]
  *
  * Writes OUTDIR/<i>.nv12: every output frame of stream i, cropped, NV12
  * (luma rows of width bytes, then chroma rows of 2*ceil(width/2) bytes);
@@ -41,6 +44,7 @@
 #define QCAP 4
 
 static int sync_check;
+static int serial;
 static int stagger_ms; /* stream i starts i*stagger_ms after stream 0 */
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -63,6 +67,8 @@ struct stream {
     AVFrame *q[QCAP];
     int head, count, done;
     int frames, errors;
+    FILE *out; /* --serial: written by the decode thread */
+    int n;     /* --serial: frames read back */
 };
 
 /* Marks open fds in `open` (fd numbers < 4096); returns how many. */
@@ -141,52 +147,63 @@ static void write_zeros(FILE *out, int w, int h)
     free(z);
 }
 
-static void *reader(void *arg)
+/* vaSyncSurface (+ vaQuerySurfaceError) when asked, read back, write;
+ * frees hw. */
+static void read_back(struct stream *s, FILE *out, int n, AVFrame *hw)
 {
-    struct stream *s = arg;
+    int w = hw->width, h = hw->height;
+    if (sync_check) {
+        AVHWFramesContext *fc = (AVHWFramesContext *)hw->hw_frames_ctx->data;
+        AVVAAPIDeviceContext *dc = fc->device_ctx->hwctx;
+        VASurfaceID surf = (VASurfaceID)(uintptr_t)hw->data[3];
+        VAStatus st = vaSyncSurface(dc->display, surf);
+        char mb[512] = "";
+        if (st == VA_STATUS_ERROR_DECODING_ERROR) {
+            VASurfaceDecodeMBErrors *e = NULL;
+            VAStatus q = vaQuerySurfaceError(dc->display, surf, st, (void **)&e);
+            if (q != VA_STATUS_SUCCESS) {
+                snprintf(mb, sizeof mb, " query=%d", q);
+            } else {
+                size_t at = 0;
+                for (int i = 0; e && e[i].status != -1 && i < 16; i++)
+                    at += snprintf(mb + at, sizeof mb - at, " mb=%u-%u:%d", e[i].start_mb, e[i].end_mb, (int)e[i].decode_error_type);
+                if (at == 0)
+                    snprintf(mb, sizeof mb, " mb=none");
+            }
+        }
+        say("frame %d %d sync=%d%s\n", s->index, n, st, mb);
+    }
+    AVFrame *sw = av_frame_alloc();
+    sw->format = AV_PIX_FMT_NV12;
+    int r = av_hwframe_transfer_data(sw, hw, 0);
+    if (r < 0) {
+        say("frame %d %d transfer-error=%d\n", s->index, n, r);
+        write_zeros(out, w, h);
+    } else {
+        write_nv12(out, sw, w, h);
+    }
+    av_frame_free(&sw);
+    av_frame_free(&hw);
+}
+
+static FILE *open_out(struct stream *s)
+{
     FILE *out = fopen(s->out_path, "wb");
     if (!out) {
         perror(s->out_path);
         exit(2);
     }
+    return out;
+}
+
+static void *reader(void *arg)
+{
+    struct stream *s = arg;
+    FILE *out = open_out(s);
     int n = 0;
     AVFrame *hw;
-    while ((hw = pop(s))) {
-        int w = hw->width, h = hw->height;
-        if (sync_check) {
-            AVHWFramesContext *fc = (AVHWFramesContext *)hw->hw_frames_ctx->data;
-            AVVAAPIDeviceContext *dc = fc->device_ctx->hwctx;
-            VASurfaceID surf = (VASurfaceID)(uintptr_t)hw->data[3];
-            VAStatus st = vaSyncSurface(dc->display, surf);
-            char mb[512] = "";
-            if (st == VA_STATUS_ERROR_DECODING_ERROR) {
-                VASurfaceDecodeMBErrors *e = NULL;
-                VAStatus q = vaQuerySurfaceError(dc->display, surf, st, (void **)&e);
-                if (q != VA_STATUS_SUCCESS) {
-                    snprintf(mb, sizeof mb, " query=%d", q);
-                } else {
-                    size_t at = 0;
-                    for (int i = 0; e && e[i].status != -1 && i < 16; i++)
-                        at += snprintf(mb + at, sizeof mb - at, " mb=%u-%u:%d", e[i].start_mb, e[i].end_mb, (int)e[i].decode_error_type);
-                    if (at == 0)
-                        snprintf(mb, sizeof mb, " mb=none");
-                }
-            }
-            say("frame %d %d sync=%d%s\n", s->index, n, st, mb);
-        }
-        AVFrame *sw = av_frame_alloc();
-        sw->format = AV_PIX_FMT_NV12;
-        int r = av_hwframe_transfer_data(sw, hw, 0);
-        if (r < 0) {
-            say("frame %d %d transfer-error=%d\n", s->index, n, r);
-            write_zeros(out, w, h);
-        } else {
-            write_nv12(out, sw, w, h);
-        }
-        av_frame_free(&sw);
-        av_frame_free(&hw);
-        n++;
-    }
+    while ((hw = pop(s)))
+        read_back(s, out, n++, hw);
     fclose(out);
     return NULL;
 }
@@ -205,7 +222,10 @@ static void receive_all(struct stream *s, AVCodecContext *c)
             return;
         }
         s->frames++;
-        push(s, f);
+        if (serial)
+            read_back(s, s->out, s->n++, f);
+        else
+            push(s, f);
     }
 }
 
@@ -232,7 +252,10 @@ static void *decoder(void *arg)
         exit(2);
     }
     pthread_t rd;
-    pthread_create(&rd, NULL, reader, s);
+    if (serial)
+        s->out = open_out(s);
+    else
+        pthread_create(&rd, NULL, reader, s);
     AVPacket *pkt = av_packet_alloc();
     while (av_read_frame(fmt, pkt) >= 0) {
         if (pkt->stream_index == vi) {
@@ -251,7 +274,10 @@ static void *decoder(void *arg)
     s->done = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    pthread_join(rd, NULL);
+    if (serial)
+        fclose(s->out);
+    else
+        pthread_join(rd, NULL);
     av_packet_free(&pkt);
     avcodec_free_context(&c); /* vaDestroyContext, vaDestroySurfaces */
     avformat_close_input(&fmt);
@@ -266,6 +292,8 @@ int main(int argc, char **argv)
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--sync-check"))
             sync_check = 1;
+        else if (!strcmp(argv[a], "--serial"))
+            serial = 1;
         else if (!strcmp(argv[a], "--stagger-ms") && a + 1 < argc)
             stagger_ms = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--device") && a + 1 < argc)
@@ -276,7 +304,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - a < 2) {
-        fprintf(stderr, "usage: %s [--sync-check] [--device PATH] OUTDIR stream...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] OUTDIR stream...\n", argv[0]);
         return 2;
     }
     const char *outdir = argv[a++];

@@ -243,6 +243,65 @@ pub fn resources() -> Resources {
     Resources { fds, maps, rss_kib }
 }
 
+/// The simulator's fault report of one run (HANTRO_SIM_FAULT_LOG): one
+/// `armed ...` line per fault it understood, `bad-spec ...` per one it did
+/// not, `fired ...` per fault injected (simulator/README.md). The file is
+/// removed on drop.
+pub struct FaultLog {
+    pub path: PathBuf,
+}
+
+impl FaultLog {
+    pub fn new(tag: &str) -> FaultLog {
+        let path = std::env::temp_dir().join(format!("hantro-faultlog-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        FaultLog { path }
+    }
+
+    /// The variable that makes the simulator write this log.
+    pub fn env(&self) -> (&'static str, String) {
+        ("HANTRO_SIM_FAULT_LOG", self.path.display().to_string())
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.path).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+
+    /// The simulator armed exactly `armed` (`ioctl SPEC`, `error-frame
+    /// job=N`, `hang job=N`) and injected each: exactly once, at least once
+    /// for a `K+` rule. Returns the `fired` lines, or what is wrong.
+    pub fn check(&self, armed: &[String]) -> Result<Vec<String>, String> {
+        let lines = self.lines();
+        let mut want: Vec<&str> = armed.iter().map(|s| s.as_str()).collect();
+        let mut got: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("armed ")).collect();
+        want.sort();
+        got.sort();
+        let mut why = Vec::new();
+        if got != want {
+            why.push(format!("armed {got:?}, expected {want:?}"));
+        }
+        why.extend(lines.iter().filter(|l| l.starts_with("bad-spec ")).cloned());
+        for a in armed {
+            let n = lines.iter().filter(|l| l.strip_prefix("fired ").is_some_and(|f| f.starts_with(&format!("{a} ")))).count();
+            let repeated = a.split(':').nth(1).is_some_and(|k| k.ends_with('+'));
+            if n == 0 || (n > 1 && !repeated) {
+                why.push(format!("{a}: fired {n} times, expected {}", if repeated { "at least once" } else { "once" }));
+            }
+        }
+        if why.is_empty() {
+            Ok(lines.into_iter().filter(|l| l.starts_with("fired ")).collect())
+        } else {
+            Err(format!("{}\n--- {}:\n{}", why.join("\n"), self.path.display(), lines.join("\n")))
+        }
+    }
+}
+
+impl Drop for FaultLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// The H.264 corpus: scripts/corpus.sh into $HANTRO_CACHE/corpus
 /// (default ~/.cache/hantro/corpus), once per process (cheap when cached;
 /// flock against other test processes generating it at the same time).
