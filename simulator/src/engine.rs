@@ -51,8 +51,6 @@ pub struct Engine {
     pub dpb: Dpb,
     cur: Option<CurPic>,
     pub pictures: u64,
-    /// checks suspended (field pictures) until the next IDR
-    unchecked: bool,
     /// notes that are not client errors (logged, no ERROR flag)
     pub warnings: Vec<String>,
 }
@@ -147,38 +145,35 @@ impl Engine {
             if pps.seq_parameter_set_id != sps.seq_parameter_set_id {
                 errs.push(format!("pps.seq_parameter_set_id: expected {} (sps control), got {}", sps.seq_parameter_set_id, pps.seq_parameter_set_id));
             }
-            if sh.is_idr() {
-                self.unchecked = false;
-            }
-            if sh.field_pic && !self.unchecked {
-                // Field pictures (PAFF) still decode, but the DPB model is
-                // frame-only: stop checking references until the next IDR.
-                self.unchecked = true;
-                self.warnings.push("field pictures (PAFF): decoded, but decode_params/DPB are not checked until the next IDR".into());
+            let held_first_field = self.cur.as_ref().is_some_and(|c| c.sh.field_pic && c.ts == job.out_ts && c.sh.bottom_field != sh.bottom_field);
+            if first && held_first_field && sh.field_pic && self.cur.as_ref().is_some_and(|c| c.sh.frame_num == sh.frame_num) {
+                // slice-based: the second field of the held first field
+                // starts, so the first field is complete
+                let mut e = self.finish(cap, job.skip_pixels);
+                errs.append(&mut e);
             }
             if self.cur.is_none() {
                 let poc = self.dpb.compute_poc(&sps, &sh);
-                if !self.unchecked {
-                    self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
-                }
+                self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
                 self.cur = Some(CurPic { sps, pps, sm, dp, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new(), requests: 1 });
             } else if first {
                 let c = self.cur.as_ref().unwrap();
-                if c.sh.frame_num != sh.frame_num || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb || c.sh.nal_unit_type != sh.nal_unit_type {
+                if c.sh.frame_num != sh.frame_num
+                    || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb
+                    || c.sh.nal_unit_type != sh.nal_unit_type
+                    || c.sh.field_pic != sh.field_pic
+                    || c.sh.bottom_field != sh.bottom_field
+                {
                     errs.push("slice: belongs to a new picture but the previous one was held (HOLD_CAPTURE_BUF) with the same timestamp".into());
                 }
                 // Requests 2..N of a picture (slice-based): the frame-level
                 // controls must be the picture's, and right on their own.
                 check_same_picture(&mut errs, c, &sps, &pps, sm.as_ref(), &dp);
-                if !self.unchecked {
-                    self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
-                }
+                self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
             }
             if !job.frame_based {
                 if let Some(sp) = job.ctrls.get_struct::<v4l2_ctrl_h264_slice_params>(CID_H264_SLICE_PARAMS) {
-                    if !self.unchecked {
-                        self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
-                    }
+                    self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
                 } else {
                     errs.push("request: SLICE_PARAMS control never set (slice-based decoding)".into());
                 }
@@ -210,13 +205,16 @@ impl Engine {
             au.extend_from_slice(&[0, 0, 0, 1]);
             au.extend_from_slice(s);
         }
+        // libavcodec allocates the frame with the first field: a second field
+        // completes it without a new picture
+        let second_field = self.dpb.is_second_field(&cur.sh, cur.ts);
         if !skip_pixels {
             if self.dec.is_none() {
                 self.dec = AvDecoder::new();
             }
             match self.dec.as_mut().map(|d| d.decode(&au)) {
                 Some(Ok(pic)) => {
-                    if !pic.new_pic {
+                    if !pic.new_pic && !second_field {
                         errs.push("decoder: access unit produced no new picture".into());
                     }
                     write_picture(&pic, cap.width, cap.height, cap.layout, cap.mem);
@@ -243,8 +241,13 @@ impl Engine {
     ) {
         diff(errs, "decode_params.nal_ref_idc", sh.nal_ref_idc as u16, dp.nal_ref_idc);
         diff(errs, "decode_params.frame_num", sh.frame_num as u16, dp.frame_num);
-        diff(errs, "decode_params.top_field_order_cnt", poc.top, dp.top_field_order_cnt);
-        diff(errs, "decode_params.bottom_field_order_cnt", poc.bottom, dp.bottom_field_order_cnt);
+        // a field has the order count of its own parity only
+        if !sh.field_pic || !sh.bottom_field {
+            diff(errs, "decode_params.top_field_order_cnt", poc.top, dp.top_field_order_cnt);
+        }
+        if !sh.field_pic || sh.bottom_field {
+            diff(errs, "decode_params.bottom_field_order_cnt", poc.bottom, dp.bottom_field_order_cnt);
+        }
         if sh.is_idr() {
             diff(errs, "decode_params.idr_pic_id", sh.idr_pic_id as u16, dp.idr_pic_id);
         }
@@ -274,8 +277,10 @@ impl Engine {
 
     fn check_dpb(&self, errs: &mut Vec<String>, sps: &v4l2_ctrl_h264_sps, sh: &SliceHeader, dp: &v4l2_ctrl_h264_decode_params, job: &JobIn) {
         let mfn = Dpb::max_frame_num(sps);
-        // IDR pictures reference nothing: the model is cleared by the IDR.
-        let refs: Vec<RefPic> = if sh.is_idr() { Vec::new() } else { self.dpb.refs.clone() };
+        // IDR pictures reference nothing: the model is cleared by the IDR
+        // (the second field of an IDR picture has its first field).
+        let second = self.dpb.is_second_field(sh, job.out_ts);
+        let refs: Vec<RefPic> = if sh.is_idr() && !second { Vec::new() } else { self.dpb.refs.clone() };
         let mut seen = vec![false; refs.len()];
         for (i, e) in dp.dpb.iter().enumerate() {
             if e.flags & V4L2_H264_DPB_ENTRY_FLAG_ACTIVE == 0 {
@@ -302,17 +307,29 @@ impl Engine {
             }
             seen[k] = true;
             let r = &refs[k];
-            if !job.cap_ts.iter().any(|c| c.1 == r.ts) {
+            // (a second field's first field is in the destination buffer)
+            if r.ts != job.out_ts && !job.cap_ts.iter().any(|c| c.1 == r.ts) {
                 errs.push(format!("{name}: reference_ts {}: no CAPTURE buffer holds that picture any more (overwritten or re-queued and reused)", r.ts));
             }
             let lt = r.long_term.is_some();
             diff(errs, &format!("{name}.flags.LONG_TERM"), lt, e.flags & V4L2_H264_DPB_ENTRY_FLAG_LONG_TERM != 0);
-            diff(errs, &format!("{name}.fields"), V4L2_H264_FRAME_REF as u8, e.fields);
+            diff(errs, &format!("{name}.fields"), r.fields, e.fields);
             let fnum = r.long_term.unwrap_or(r.frame_num);
             diff(errs, &format!("{name}.frame_num"), fnum as u16, e.frame_num);
-            diff(errs, &format!("{name}.pic_num"), Dpb::pic_num(r, sh.frame_num, mfn), e.pic_num as i32);
-            diff(errs, &format!("{name}.top_field_order_cnt"), r.top_poc, e.top_field_order_cnt);
-            diff(errs, &format!("{name}.bottom_field_order_cnt"), r.bottom_poc, e.bottom_field_order_cnt);
+            let n = Dpb::pic_num(r, sh.frame_num, mfn);
+            if !sh.field_pic {
+                diff(errs, &format!("{name}.pic_num"), n, e.pic_num as i32);
+            } else if e.pic_num as i32 != 2 * n && e.pic_num as i32 != 2 * n + 1 {
+                // The entry stands for a frame store, PicNum is per field:
+                // accept the PicNum of either parity (2n, 2n + 1).
+                errs.push(format!("{name}.pic_num: expected {} or {} (PicNum of a field), got {}", 2 * n, 2 * n + 1, e.pic_num as i32));
+            }
+            if r.fields & V4L2_H264_TOP_FIELD_REF as u8 != 0 {
+                diff(errs, &format!("{name}.top_field_order_cnt"), r.top_poc, e.top_field_order_cnt);
+            }
+            if r.fields & V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 {
+                diff(errs, &format!("{name}.bottom_field_order_cnt"), r.bottom_poc, e.bottom_field_order_cnt);
+            }
         }
         for (k, r) in refs.iter().enumerate() {
             if !seen[k] {
@@ -392,18 +409,23 @@ impl Engine {
             }
         }
         // Reference lists: entries index decode_params.dpb[].
-        if !sh.is_i() && !sh.is_idr() {
+        if !sh.is_i() && (!sh.is_idr() || self.dpb.is_second_field(sh, job.out_ts)) {
             let cur_poc = self.cur.as_ref().map(|c| c.poc.top.min(c.poc.bottom)).unwrap_or(0);
-            let lists = self.dpb.ref_lists(sps, sh, cur_poc);
+            // (store index, field: 3 for frames, 1 top / 2 bottom for fields)
+            let lists: [Vec<(usize, u8)>; 2] = if sh.field_pic {
+                self.dpb.ref_lists_field(sps, sh, cur_poc)
+            } else {
+                self.dpb.ref_lists(sps, sh, cur_poc).map(|l| l.into_iter().map(|i| (i, V4L2_H264_FRAME_REF as u8)).collect())
+            };
             for l in 0..if sh.is_b() { 2 } else { 1 } {
                 let got = if l == 0 { &sp.ref_pic_list0 } else { &sp.ref_pic_list1 };
-                for (i, &ri) in lists[l].iter().enumerate() {
+                for (i, &(ri, f)) in lists[l].iter().enumerate() {
                     let ts = self.dpb.refs[ri].ts;
                     let g = got[i];
                     let gts = dp.dpb.get(g.index as usize).map(|e| e.reference_ts);
-                    if gts != Some(ts) || g.fields != V4L2_H264_FRAME_REF as u8 {
+                    if gts != Some(ts) || g.fields != f {
                         errs.push(format!(
-                            "slice_params.ref_pic_list{l}[{i}]: expected dpb entry with reference_ts {ts} (frame_num {}, fields 3), got index {} (reference_ts {:?}, fields {})",
+                            "slice_params.ref_pic_list{l}[{i}]: expected dpb entry with reference_ts {ts} (frame_num {}, fields {f}), got index {} (reference_ts {:?}, fields {})",
                             self.dpb.refs[ri].frame_num, g.index, gts, g.fields
                         ));
                     }
