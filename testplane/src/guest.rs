@@ -163,3 +163,38 @@ pub fn mpv_bad_lines(log: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// mpv decoding a stream of `frames` frames through the driver, judged by
+/// what it did: `log` is its stdout+stderr (with the driver's per-picture
+/// lines and the `mpv rc=N` line the suite appends), `mpvlog` its
+/// `--log-file`, `trace` visl's trace of the run (frame-based mode). Every
+/// frame must have been decoded by the device through our driver — one pid
+/// with `frames` per-picture lines, and `frames` requests in the trace —
+/// with no fallback, decode error or error-level line, and exit status 0.
+/// Returns (summary, reasons it failed; empty: passed).
+pub fn mpv_decoded_every_frame(log: &str, mpvlog: &str, trace: &str, frames: usize) -> (String, Vec<String>) {
+    let decoded = decoded_by_pid(log);
+    let t = crate::visl::analyse_text(trace);
+    let mut bad = mpv_bad_lines(log);
+    bad.extend(mpv_bad_lines(mpvlog));
+    let summary = format!(
+        "{frames} frames; driver decoded {decoded:?} (pid: pictures); visl: {} frames / {} requests; mpv says: {}",
+        t.frames.len(),
+        t.decode_params_events,
+        log.lines().find(|l| l.contains("Using hardware decoding")).unwrap_or("(no 'Using hardware decoding' line)")
+    );
+    let mut why = Vec::new();
+    if !log.contains("mpv rc=0") {
+        why.push("mpv did not exit 0".to_string());
+    }
+    if !bad.is_empty() {
+        why.push(format!("fallback/error lines:\n  {}", bad.join("\n  ")));
+    }
+    if decoded.len() != 1 || decoded.values().next() != Some(&frames) {
+        why.push(format!("driver decoded {decoded:?} (pid: pictures), want one pid with {frames}"));
+    }
+    if t.frames.len() != frames || t.decode_params_events != frames {
+        why.push(format!("visl trace: {} frames / {} requests, want {frames} / {frames}", t.frames.len(), t.decode_params_events));
+    }
+    (summary, why)
+}

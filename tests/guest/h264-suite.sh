@@ -4,10 +4,11 @@
 #   2. for every corpus stream and both visl decode modes: GStreamer's
 #      v4l2slh264dec (the reference), ffmpeg -hwaccel vaapi and GStreamer
 #      vah264dec through our driver, each with its visl trace
-#   3. mpv --hwdec=vaapi-copy on a few streams
+#   3. mpv --hwdec=vaapi-copy on a few streams (driver log + visl trace count
+#      its pictures)
 # Usage (host): scripts/guest-run.sh tests/guest/h264-suite.sh [STREAM...]
 # Output in out/: vainfo.txt, vaapitest.txt, <s>.<mode>.{gst,ffmpeg,gstva}.trace
-# and .log, mpv-<s>.log, runs.tsv (stream mode client rc seconds)
+# and .log, mpv-<s>.{log,mpvlog,trace}, runs.tsv (stream mode client rc seconds)
 set -u
 . /job/lib.sh
 cd /job
@@ -45,10 +46,17 @@ for s in "$@"; do
       gst-launch-1.0 -q filesrc location="$f" ! h264parse ! vah264dec ! fakesink
   done
 done
+# mpv: what it did, not what it said: the driver's per-picture lines
+# (HANTRO_LOG=$DECODED_LOG, on mpv's stderr in mpv-<s>.log) and visl's trace
+# (mpv-<s>.trace) must both count every frame; mpv's own log file
+# (mpv-<s>.mpvlog, with levels) must have no error/fatal line and no fallback.
 visl_mode frame
 for s in cavlc_baseline cabac_main_bpyr; do
-  va_env mpv --no-config --msg-level=all=v --hwdec=vaapi-copy --vo=null --ao=null \
-    --untimed "corpus/$s.h264" > "out/mpv-$s.log" 2>&1
+  trace_reset
+  va_env HANTRO_LOG=$DECODED_LOG mpv --no-config --msg-level=all=v --hwdec=vaapi-copy --vo=null --ao=null \
+    --untimed --log-file="out/mpv-$s.mpvlog" "corpus/$s.h264" > "out/mpv-$s.log" 2>&1
   echo "mpv rc=$?" >> "out/mpv-$s.log"
+  trace_save "mpv-$s.trace" frame || echo "mpv trace lost events" >> "out/mpv-$s.log"
+  echo "decoded pictures by pid: $(decoded_by_pid "out/mpv-$s.log" | tr '\n' ' ')" >> "out/mpv-$s.log"
 done
 echo suite-done

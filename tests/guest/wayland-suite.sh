@@ -10,15 +10,20 @@
 #            COMPOSED_LAYERS and with SEPARATE_LAYERS, shown through
 #            zwp_linux_dmabuf_v1, screenshot == vaGetImage (frames whose
 #            CAPTURE buffer is exported for the first time)
-#   reexport the same for frames 2-3 of cavlc_baseline, whose buffers were
-#            exported before (INFO: an open finding, see part_reexport)
-#   mpv      mpv --hwdec=vaapi --vo=dmabuf-wayland: vaapi in use, no export
-#            error, screenshot == one decoded frame; then a full unpaused
-#            playback (exit status; gdb backtrace if it crashes)
+#   reexport re-shows: 8 frames of cavlc_baseline in 6 surfaces, so later
+#            frames are shown from buffers shown before; screenshot and the
+#            client's mmap of the export == vaGetImage (see part_reexport)
+#   mpv      mpv --hwdec=vaapi --vo=dmabuf-wayland: screenshot == one decoded
+#            frame, the driver decoded at least the pictures shown (driver
+#            log, HANTRO_LOG=$DECODED_LOG), no fallback/decode error, no
+#            export error; then a full unpaused playback: exit 0, every frame
+#            decoded through the driver (gdb backtrace if it crashes)
 #   gst      GStreamer vah264dec ! waylandsink (GST_VA_ALL_DRIVERS=1): DMABuf
 #            caps negotiated, screenshot == one decoded frame
-#   firefox  firefox-esr plays a local H.264 <video>: vaapitest, RDD log shows
-#            VA-API decoding, screenshot shows video content, no crash
+#   firefox  firefox-esr plays a local H.264 <video>: vaapitest, only the RDD
+#            process decoded through the driver (driver log), at least the
+#            pictures that reached the screen, screenshot shows video
+#            content, no crash
 # Needs /job/wayland/ (a copy of tests/guest/wayland/) and /job/driver.
 # Results: out/wayland-results.tsv (part, check, PASS|FAIL, detail), logs and
 # screenshots in out/. Exit 0 only if every check passed.
@@ -53,7 +58,9 @@ result() { # part check PASS|FAIL detail
   echo "mesa: $(dpkg-query -W -f='${Version}' libgl1-mesa-dri 2>/dev/null)"
   echo "ffmpeg: $(ffmpeg -version 2>/dev/null | head -1)"
   echo "libva: $(dpkg-query -W -f='${Version}' libva2 2>/dev/null)"
-} | tee "$OUT/versions.txt"
+} | tee "$OUT/client-versions.txt"
+# the guest's package versions (guest-init.sh: out/versions.txt)
+sed 's/^/package: /' "$OUT/versions.txt"
 
 # ---- build the helpers ---------------------------------------------------------
 t0=$(date +%s)
@@ -96,7 +103,7 @@ start_weston() { # NAME W H [SHELL: kiosk (default) | desktop]
   stop_weston
   export WAYLAND_DISPLAY=wl-$1
   rm -f "$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY"
-  LD_PRELOAD=$B/dumbmap-shim.so DUMBMAP_SHIM_LOG=1 weston --backend=headless --renderer=gl --shell="${4:-kiosk}" \
+  LD_PRELOAD=$B/dumbmap-shim.so DUMBMAP_SHIM_LOG=1 weston --backend=headless --renderer="${WESTON_RENDERER:-gl}" --shell="${4:-kiosk}" \
     --width="$2" --height="$3" --debug --socket="$WAYLAND_DISPLAY" --idle-time=0 --no-config \
     --log="$OUT/weston-$1.log" > "$OUT/weston-$1.out" 2>&1 &
   WPID=$!
@@ -159,25 +166,36 @@ part_client() {
   done
 }
 
-# Open finding (INFO): when a CAPTURE buffer is exported again for a later
-# frame (the driver hands out dups of one dma_buf per CAPTURE buffer, as GEM
-# drivers do), weston on llvmpipe shows the content of the buffer's first
-# import: cavlc_baseline frames 2 and 3 appear as frames 0 and 1 although
-# vaGetImage before and after the screenshot returns frames 2 and 3.
+# Re-shows: a CAPTURE buffer shown, decoded into again, shown again. Only 6
+# surfaces (DMABUF_CHECK_POOL), so frames 6 and 7 of cavlc_baseline go into
+# surfaces shown before (RESHOW lines). Each showing: a fresh export, a new
+# wl_buffer, screenshot == vaGetImage pixel for pixel, and the export mapped
+# by the client equals vaGetImage (MMAP). PASS needs all 8 checks, all 8
+# mmaps and at least one re-show. (The old INFO finding "frame 2 shows
+# frame 0" was dumbmap-shim mapping a recycled GEM handle to the previous
+# dma_buf; part reshow-probe has the differential evidence.)
 part_reexport() {
   s=cavlc_baseline
   set -- $(size_of "$s"); w=$1; h=$2
   make_refs "$s" || { result reexport refs FAIL "reference decode failed"; return; }
   start_weston reexport "$w" "$h" || { result reexport weston FAIL "weston did not start"; return; }
   mkdir -p "$OUT/reexport"
-  va_env $B/dmabuf-check "corpus/$s.h264" 4 composed "$OUT/reexport" $B/shot.sh > "$OUT/reexport.log" 2>&1
-  grep '^CHECK' "$OUT/reexport.log"
+  va_env DMABUF_CHECK_POOL=6 DMABUF_CHECK_MMAP=1 $B/dmabuf-check "corpus/$s.h264" 8 composed "$OUT/reexport" $B/shot.sh > "$OUT/reexport.log" 2>&1
+  rc=$?
+  grep -E '^(CHECK|MMAP|RESHOW|SUMMARY|INFO surface)|dmabuf-check:' "$OUT/reexport.log"
+  npass=$(grep -c '^CHECK.*result=PASS' "$OUT/reexport.log")
+  nmmap=$(grep -c '^MMAP.*result=PASS' "$OUT/reexport.log")
+  nre=$(grep -c '^RESHOW' "$OUT/reexport.log")
   detail=""
-  for f in 2 3; do
+  for f in $(sed -n 's/^RESHOW frame=\([0-9]*\) .*/\1/p' "$OUT/reexport.log"); do
     m=$($B/dmabuf-check --match "$OUT/reexport/shot-$f-composed" "$OUT/ref-$s" | sed 's/.*best=\(frame[0-9]*\).*maxdiff=\([0-9]*\).*/\1 maxdiff \2/')
-    detail="$detail frame $f shows $m;"
+    detail="$detail re-shown frame $f shows $m;"
   done
-  result reexport cavlc_baseline INFO "$(grep -c 'result=PASS' "$OUT/reexport.log")/4 first+re-exports equal vaGetImage;$detail"
+  if [ $rc = 0 ] && [ "$npass" = 8 ] && [ "$nmmap" = 8 ] && [ "$nre" -ge 1 ]; then
+    result reexport cavlc_baseline PASS "$npass/8 screenshots and $nmmap/8 client mmaps equal vaGetImage, $nre re-shows of a surface shown before;$detail"
+  else
+    result reexport cavlc_baseline FAIL "rc=$rc, $npass/8 screenshots, $nmmap/8 mmaps equal vaGetImage, $nre re-shows;$detail"
+  fi
   stop_weston
 }
 
@@ -213,10 +231,11 @@ part_mpv() {
   stop_weston
 
   start_weston mpv 640 480 desktop || { result mpv weston FAIL "weston did not start"; return; }
-  # 1. paused on the first frame: screenshot
-  va_env mpv $mpvargs --pause --log-file="$OUT/mpv-paused.log" "corpus/$s.mp4" > "$OUT/mpv-paused.out" 2>&1 &
+  # 1. paused on the first frame: screenshot (once the driver has decoded a
+  # picture for mpv and mpv's VO is up)
+  va_env HANTRO_LOG=$DECODED_LOG mpv $mpvargs --pause --log-file="$OUT/mpv-paused.log" "corpus/$s.mp4" > "$OUT/mpv-paused.out" 2>&1 &
   mp=$!
-  if wait_log "$OUT/mpv-paused.log" 180 'Using hardware decoding \(vaapi\)' &&
+  if wait_log "$OUT/mpv-paused.out" 180 'decoded a picture into CAPTURE buffer' &&
      wait_log "$OUT/mpv-paused.log" 60 'VO: \[dmabuf-wayland\]'; then
     sleep 5
     $B/shot.sh "$OUT/mpv-shot" 2>&1
@@ -231,18 +250,27 @@ part_mpv() {
   fi
   if kill -0 $mp 2>/dev/null; then kill $mp; wait $mp 2>/dev/null; else wait $mp; result mpv paused-alive FAIL "mpv exited early (status $?)"; fi
   grep -E 'Using hardware decoding|VO: \[dmabuf-wayland\]|libva|Trying to use hardware decoding' "$OUT/mpv-paused.log" | head -12
-  if grep -q 'Using hardware decoding (vaapi)' "$OUT/mpv-paused.log"; then
-    result mpv hwdec PASS "Using hardware decoding (vaapi)"
+  # hwdec: what mpv did: the pictures on screen were decoded by the device
+  # through our driver (frame k shown: >= k + 1 decoded), no fallback/error
+  shown=$(sed -n 's/.* best=frame\([0-9][0-9]*\) .*result=PASS.*/\1/p' "$OUT/mpv-match.log" 2>/dev/null | head -1)
+  npaused=$(decoded_count "$OUT/mpv-paused.out")
+  fb=$(mpv_fallback_lines "$OUT/mpv-paused.log" "$OUT/mpv-paused.out" | head -3)
+  if [ -n "$shown" ] && [ "$npaused" -ge $((shown + 1)) ] && [ -z "$fb" ]; then
+    result mpv hwdec PASS "paused: frame $shown on screen, $npaused pictures decoded through the driver ($(decoded_by_pid "$OUT/mpv-paused.out" | tr '\n' ' ')), no fallback"
   else
-    result mpv hwdec FAIL "no 'Using hardware decoding (vaapi)' in the log"
+    result mpv hwdec FAIL "paused: frame '${shown:-none}' on screen, $npaused pictures decoded through the driver; fallback/errors: ${fb:-none}"
   fi
-  # 2. full playback, unpaused: does the vo thread survive?
-  va_env timeout 300 mpv $mpvargs --log-file="$OUT/mpv-play.log" "corpus/$s.mp4" > "$OUT/mpv-play.out" 2>&1
+  # 2. full playback, unpaused: does the vo thread survive, and did every
+  # frame go through the driver?
+  va_env HANTRO_LOG=$DECODED_LOG timeout 300 mpv $mpvargs --log-file="$OUT/mpv-play.log" "corpus/$s.mp4" > "$OUT/mpv-play.out" 2>&1
   rc=$?
-  if [ $rc = 0 ] && grep -q 'Using hardware decoding (vaapi)' "$OUT/mpv-play.log"; then
-    result mpv playback PASS "exit 0 after playing $s to the end with vaapi"
+  nframes=$(awk -v s="$s" '$1 == s {print $2}' corpus/manifest.tsv)
+  nplay=$(decoded_count "$OUT/mpv-play.out")
+  fb=$(mpv_fallback_lines "$OUT/mpv-play.log" "$OUT/mpv-play.out" | head -3)
+  if [ $rc = 0 ] && [ "$nplay" = "$nframes" ] && [ -z "$fb" ]; then
+    result mpv playback PASS "exit 0 after playing $s to the end; $nplay/$nframes pictures decoded through the driver, no fallback"
   else
-    result mpv playback FAIL "exit status $rc"
+    result mpv playback FAIL "exit status $rc, $nplay/$nframes pictures decoded through the driver; fallback/errors: ${fb:-none}"
   fi
   # errors/fatal messages, and any complaint about the export (mpv logs
   # "vaExportSurfaceHandle() failed (...)" or "... not supported.")
@@ -298,6 +326,10 @@ part_gst() {
   stop_weston
 }
 
+part_reshow_probe() {
+  if [ -f "$SRC/reshow-probe.sh" ]; then . "$SRC/reshow-probe.sh"; reshow_probe_run; else result reshow-probe run FAIL "no reshow-probe.sh"; fi
+}
+
 part_firefox() {
   if [ -f "$SRC/firefox-part.sh" ]; then . "$SRC/firefox-part.sh"; firefox_run; else result firefox run FAIL "no firefox-part.sh"; fi
 }
@@ -310,6 +342,7 @@ for p in "$@"; do
     mpv) part_mpv ;;
     gst) part_gst ;;
     firefox) part_firefox ;;
+    reshow-probe) part_reshow_probe ;;
     *) echo "unknown part $p"; exit 2 ;;
   esac
 done

@@ -17,6 +17,19 @@
  *      centres a fullscreen buffer smaller than the output).
  * Prints one line per check:
  *   CHECK frame=N mode=M size=WxH at=X,Y maxdiff=D diffpx=K/T tol=TOL result=PASS|FAIL
+ * Re-show variants (env; for frames whose CAPTURE buffer was shown before):
+ *   DMABUF_CHECK_MMAP=1   also map the exported dmabuf in this process (with
+ *                         DMA_BUF_IOCTL_SYNC) and compare it with vaGetImage:
+ *                         MMAP frame=N mode=M maxdiff=D result=PASS|FAIL
+ *                         (what the export holds, no compositor involved)
+ *   DMABUF_CHECK_FRESH=1  give the compositor a new dma_buf of the same
+ *                         CAPTURE buffer instead of the driver's export: a
+ *                         VIDIOC_EXPBUF on the driver's own video fd (found in
+ *                         /proc/self/fd), the index whose memory equals the
+ *                         export's (FRESH frame=N index=I line)
+ *   DMABUF_CHECK_KEEP=1   one wl_buffer per VA surface and mode, created at
+ *                         its first showing and attached again for later
+ *                         frames (what mpv and GStreamer's waylandsink do)
  * and EXPORT lines describing the descriptors. Exit 0 only if every check
  * passed within TOL (env DMABUF_CHECK_TOL, default 0) and at least one ran.
  *
@@ -25,6 +38,7 @@
  *        frame's reference DIR/ref-N.rgb + .size for --match)
  *        dmabuf-check --match SHOTBASE REFDIR [FRAME]   (see match())
  *        dmabuf-check --first-au FILE N                 (see first_au())
+ *        dmabuf-check --nv12-refs RAW W H REFDIR        (see nv12_refs())
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +49,12 @@
 #include <unistd.h>
 #include <poll.h>
 #include <math.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/dma-buf.h>
+#include <linux/videodev2.h>
 #include <wayland-client.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -144,9 +164,22 @@ static void show(struct wl_buffer *buf)
 
 static enum AVPixelFormat pick_vaapi(AVCodecContext *c, const enum AVPixelFormat *f)
 {
-    (void)c;
     for (; *f != AV_PIX_FMT_NONE; f++)
-        if (*f == AV_PIX_FMT_VAAPI) return *f;
+        if (*f == AV_PIX_FMT_VAAPI) {
+            /* DMABUF_CHECK_POOL=N: only N surfaces, so that later frames are
+             * decoded into surfaces (CAPTURE buffers) shown before */
+            const char *e = getenv("DMABUF_CHECK_POOL");
+            if (e && atoi(e) > 0 && !c->hw_frames_ctx) {
+                AVBufferRef *fr = NULL;
+                if (avcodec_get_hw_frames_parameters(c, c->hw_device_ctx, AV_PIX_FMT_VAAPI, &fr) < 0) die("avcodec_get_hw_frames_parameters");
+                AVHWFramesContext *hf = (AVHWFramesContext *)fr->data;
+                printf("INFO surface pool %d (libavcodec asked for %d)\n", atoi(e), hf->initial_pool_size);
+                hf->initial_pool_size = atoi(e);
+                if (av_hwframe_ctx_init(fr) < 0) die("av_hwframe_ctx_init");
+                c->hw_frames_ctx = fr;
+            }
+            return *f;
+        }
     fprintf(stderr, "dmabuf-check: decoder offers no VAAPI format\n");
     return AV_PIX_FMT_NONE;
 }
@@ -326,9 +359,94 @@ static int match(const char *shotbase, const char *refdir, int only)
 
 static const char *outdir, *shot;
 
+static int envflag(const char *n)
+{
+    const char *e = getenv(n);
+    return e && *e == '1';
+}
+
+/* mmap a dmabuf for reading, bracketed by DMA_BUF_IOCTL_SYNC by the caller */
+static void *map_dmabuf(int fd, size_t *len)
+{
+    off_t n = lseek(fd, 0, SEEK_END);
+    if (n <= 0) return NULL;
+    void *p = mmap(NULL, (size_t)n, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return NULL;
+    *len = (size_t)n;
+    return p;
+}
+
+static void dmabuf_sync(int fd, int end)
+{
+    struct dma_buf_sync sy = { .flags = DMA_BUF_SYNC_READ | (end ? DMA_BUF_SYNC_END : DMA_BUF_SYNC_START) };
+    ioctl(fd, DMA_BUF_IOCTL_SYNC, &sy);
+}
+
+/* A new dma_buf (VIDIOC_EXPBUF on the V4L2 fd the driver opened in this
+ * process) of the CAPTURE buffer whose memory equals that of the exported
+ * object `fd`; -1 if none. *index: the CAPTURE index. */
+static int fresh_expbuf(int fd, int *index)
+{
+    size_t elen = 0;
+    void *emap = map_dmabuf(fd, &elen);
+    if (!emap) return -1;
+    dmabuf_sync(fd, 0);
+    int found = -1;
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *de;
+    while (dir && found < 0 && (de = readdir(dir))) {
+        char link[64], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (strncmp(target, "/dev/video", 10)) continue;
+        int vfd = atoi(de->d_name);
+        for (int i = 0; i < 64 && found < 0; i++) {
+            struct v4l2_exportbuffer eb = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, .index = (uint32_t)i, .plane = 0, .flags = O_RDONLY | O_CLOEXEC };
+            if (ioctl(vfd, VIDIOC_EXPBUF, &eb) < 0) {
+                eb.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+                if (ioctl(vfd, VIDIOC_EXPBUF, &eb) < 0) break;
+            }
+            size_t len = 0;
+            void *m = map_dmabuf(eb.fd, &len);
+            int same = 0;
+            if (m) {
+                dmabuf_sync(eb.fd, 0);
+                same = len == elen && !memcmp(m, emap, len);
+                dmabuf_sync(eb.fd, 1);
+                munmap(m, len);
+            }
+            if (same) found = eb.fd, *index = i;
+            else close(eb.fd);
+        }
+    }
+    if (dir) closedir(dir);
+    dmabuf_sync(fd, 1);
+    munmap(emap, elen);
+    return found;
+}
+
+/* DMABUF_CHECK_KEEP: the wl_buffer made at a surface's first showing */
+#define MAXKEEP 64
+static struct { VASurfaceID s; int separate; struct wl_buffer *buf; int fds[4]; int nfds; } kept[MAXKEEP];
+static int nkept;
+
+static struct { VASurfaceID s; int frame; } shown[256];
+static int nshown, reshows;
+
 static void check(VADisplay va, VASurfaceID s, int fw, int fh, int n, int separate)
 {
     const char *mode = separate ? "separate" : "composed";
+    int first = -1;
+    for (int k = 0; k < nshown; k++)
+        if (shown[k].s == s) first = shown[k].frame;
+    if (first >= 0 && first != n) {
+        printf("RESHOW frame=%d mode=%s surface=%#x first shown as frame %d\n", n, mode, s, first);
+        reshows++;
+    } else if (first < 0 && nshown < 256) {
+        shown[nshown].s = s, shown[nshown].frame = n, nshown++;
+    }
     VADRMPRIMESurfaceDescriptor d;
     memset(&d, 0, sizeof d);
     VAStatus st = vaExportSurfaceHandle(va, s, VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2,
@@ -373,12 +491,61 @@ static void check(VADisplay va, VASurfaceID s, int fw, int fh, int n, int separa
         failures++;
         goto close_fds;
     }
+    if (envflag("DMABUF_CHECK_MMAP")) {
+        /* the export as this process sees it through the dmabuf */
+        void *m[4] = { 0 };
+        size_t ml[4] = { 0 };
+        int okm = 1;
+        for (uint32_t o = 0; o < d.num_objects && okm; o++) {
+            m[o] = map_dmabuf(d.objects[o].fd, &ml[o]);
+            okm = m[o] != NULL;
+            if (okm) dmabuf_sync(d.objects[o].fd, 0);
+        }
+        if (okm) {
+            uint8_t *rgb = malloc((size_t)fw * fh * 3);
+            nv12_to_rgb((uint8_t *)m[pl[0].obj] + pl[0].off, pl[0].pitch, (uint8_t *)m[pl[1].obj] + pl[1].off, pl[1].pitch, fw, fh, rgb);
+            struct cmp c = compare(ref, fw, fh, rgb, fw, 0, 0);
+            printf("MMAP frame=%d mode=%s maxdiff=%d diffpx=%ld/%ld result=%s\n", n, mode, c.maxd, c.diffpx, (long)fw * fh, c.maxd <= tol ? "PASS" : "FAIL");
+            if (c.maxd > tol) failures++;
+            free(rgb);
+        } else {
+            printf("MMAP frame=%d mode=%s cannot map the export result=FAIL\n", n, mode);
+            failures++;
+        }
+        for (uint32_t o = 0; o < d.num_objects; o++)
+            if (m[o]) { dmabuf_sync(d.objects[o].fd, 1); munmap(m[o], ml[o]); }
+    }
     uint64_t mod = d.objects[pl[0].obj].drm_format_modifier;
-    struct zwp_linux_buffer_params_v1 *params = zwp_linux_dmabuf_v1_create_params(dmabuf);
-    for (int p = 0; p < 2; p++)
-        zwp_linux_buffer_params_v1_add(params, d.objects[pl[p].obj].fd, p, pl[p].off, pl[p].pitch, (uint32_t)(mod >> 32), (uint32_t)mod);
-    struct wl_buffer *buf = zwp_linux_buffer_params_v1_create_immed(params, fw, fh, DRM_NV12, 0);
-    zwp_linux_buffer_params_v1_destroy(params);
+    int planefd[2] = { d.objects[pl[0].obj].fd, d.objects[pl[1].obj].fd };
+    int fresh = -1;
+    if (envflag("DMABUF_CHECK_FRESH")) {
+        int idx = -1;
+        if (d.num_objects != 1 || (fresh = fresh_expbuf(d.objects[0].fd, &idx)) < 0) {
+            printf("CHECK frame=%d mode=%s no V4L2 buffer with the export's memory (EXPBUF) result=FAIL\n", n, mode);
+            failures++;
+            free(ref);
+            goto close_fds;
+        }
+        printf("FRESH frame=%d mode=%s index=%d fd=%d\n", n, mode, idx, fresh);
+        planefd[0] = planefd[1] = fresh;
+    }
+    struct wl_buffer *buf = NULL;
+    int keep = envflag("DMABUF_CHECK_KEEP"), reused = 0;
+    for (int k = 0; keep && k < nkept; k++)
+        if (kept[k].s == s && kept[k].separate == separate) buf = kept[k].buf, reused = 1;
+    if (!buf) {
+        struct zwp_linux_buffer_params_v1 *params = zwp_linux_dmabuf_v1_create_params(dmabuf);
+        for (int p = 0; p < 2; p++)
+            zwp_linux_buffer_params_v1_add(params, planefd[p], p, pl[p].off, pl[p].pitch, (uint32_t)(mod >> 32), (uint32_t)mod);
+        buf = zwp_linux_buffer_params_v1_create_immed(params, fw, fh, DRM_NV12, 0);
+        zwp_linux_buffer_params_v1_destroy(params);
+        if (keep && nkept < MAXKEEP) {
+            kept[nkept].s = s, kept[nkept].separate = separate, kept[nkept].buf = buf, kept[nkept].nfds = 0;
+            for (uint32_t o = 0; o < d.num_objects && o < 4; o++) kept[nkept].fds[kept[nkept].nfds++] = dup(d.objects[o].fd);
+            nkept++;
+        }
+    }
+    if (keep) printf("KEEP frame=%d mode=%s surface=%#x wl_buffer=%s\n", n, mode, s, reused ? "reused" : "new");
     show(buf);
 
     char base[512], cmd[1200];
@@ -424,7 +591,8 @@ destroy:
     wl_surface_attach(surface, NULL, 0, 0);
     wl_surface_commit(surface);
     wl_display_roundtrip(dpy);
-    wl_buffer_destroy(buf);
+    if (!keep) wl_buffer_destroy(buf);
+    if (fresh >= 0) close(fresh);
 close_fds:
     for (uint32_t o = 0; o < d.num_objects; o++) close(d.objects[o].fd);
 }
@@ -454,6 +622,35 @@ static int first_au(const char *path, int nau)
     return 1;
 }
 
+/* --nv12-refs RAW W H REFDIR: references for --match from raw, tightly
+ * packed NV12 frames (e.g. GStreamer's v4l2slh264dec output), converted as
+ * vaGetImage references are: REFDIR/ref-K.rgb + .size. Prints the count. */
+static int nv12_refs(const char *raw, int w, int h, const char *dir)
+{
+    FILE *f = fopen(raw, "rb");
+    if (!f || w <= 0 || h <= 0) return 1;
+    size_t fsz = (size_t)w * h * 3 / 2;
+    uint8_t *yuv = malloc(fsz), *rgb = malloc((size_t)w * h * 3);
+    int k = 0;
+    while (yuv && rgb && fread(yuv, 1, fsz, f) == fsz) {
+        nv12_to_rgb(yuv, w, yuv + (size_t)w * h, w, w, h, rgb);
+        char path[700];
+        snprintf(path, sizeof path, "%s/ref-%d.rgb", dir, k);
+        FILE *o = fopen(path, "wb");
+        if (!o || fwrite(rgb, 1, (size_t)w * h * 3, o) != (size_t)w * h * 3) return 1;
+        fclose(o);
+        snprintf(path, sizeof path, "%s/ref-%d.size", dir, k);
+        o = fopen(path, "w");
+        if (!o) return 1;
+        fprintf(o, "%d %d\n", w, h);
+        fclose(o);
+        k++;
+    }
+    fclose(f);
+    printf("%d\n", k);
+    return k > 0 ? 0 : 1;
+}
+
 static void save_ref(VADisplay va, VASurfaceID s, int fw, int fh, int n, const char *dir)
 {
     uint8_t *ref = reference(va, s, fw, fh, n, "ref");
@@ -477,6 +674,7 @@ int main(int argc, char **argv)
     tol = getenv("DMABUF_CHECK_TOL") ? atoi(getenv("DMABUF_CHECK_TOL")) : 0;
     if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--match")) return match(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : -1);
     if (argc == 4 && !strcmp(argv[1], "--first-au")) return first_au(argv[2], atoi(argv[3]));
+    if (argc == 6 && !strcmp(argv[1], "--nv12-refs")) return nv12_refs(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
     if (argc != 6) die("usage: dmabuf-check FILE FRAMES MODES OUTDIR SHOT | --match SHOTBASE REFDIR");
     const char *file = argv[1];
     int frames = atoi(argv[2]);
@@ -538,7 +736,7 @@ int main(int argc, char **argv)
             if (!refdir && n >= frames) done = 1;
         }
     }
-    printf("SUMMARY frames=%d checks=%d failures=%d\n", n, checks, failures);
+    printf("SUMMARY frames=%d checks=%d failures=%d reshows=%d\n", n, checks, failures, reshows);
     av_frame_free(&fr);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);

@@ -11,6 +11,13 @@
  * that mmap() turns into a mapping of the dmabuf fd. Nothing else changes:
  * buffers vgem can map go through the real ioctl untouched.
  *
+ * A handle's entry ends when the handle does: DRM_IOCTL_GEM_CLOSE and also
+ * DRM_IOCTL_MODE_DESTROY_DUMB (what kms_dri_sw_winsys calls to drop an
+ * import). The kernel recycles handle numbers, so an import whose handle has
+ * an entry for another dma_buf (different inode) replaces it. (Until this was
+ * handled, a new import that got a recycled handle was mapped to the previous
+ * dma_buf: weston showed frame 0 for frame 2 — the "re-export" finding.)
+ *
  * Build: gcc -shared -fPIC -O2 -o dumbmap-shim.so dumbmap-shim.c -ldl
  * Log: DUMBMAP_SHIM_LOG=1 prints one line per served map to stderr.
  */
@@ -25,6 +32,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <drm/drm.h>
@@ -74,7 +82,15 @@ int ioctl(int fd, unsigned long req, ...)
     if (req == DRM_IOCTL_PRIME_FD_TO_HANDLE && ret == 0) {
         struct drm_prime_handle *p = arg;
         pthread_mutex_lock(&lock);
-        if (find(fd, p->handle) < 0) {
+        int e = find(fd, p->handle);
+        if (e >= 0) {
+            /* same handle: the same dma_buf unless the handle was recycled */
+            struct stat a, b;
+            if (fstat(p->fd, &a) == 0 && fstat(table[e].dmabuf, &b) == 0 && a.st_ino != b.st_ino) {
+                int d = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+                if (d >= 0) { close(table[e].dmabuf); table[e].dmabuf = d; }
+            }
+        } else {
             for (int i = 0; i < MAX_ENTRIES; i++) {
                 if (table[i].dmabuf <= 0) {
                     int d = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
@@ -84,10 +100,12 @@ int ioctl(int fd, unsigned long req, ...)
             }
         }
         pthread_mutex_unlock(&lock);
-    } else if (req == DRM_IOCTL_GEM_CLOSE && ret == 0) {
-        struct drm_gem_close *c = arg;
+    } else if ((req == DRM_IOCTL_GEM_CLOSE || req == DRM_IOCTL_MODE_DESTROY_DUMB) && ret == 0) {
+        /* both structs start with the u32 handle */
+        uint32_t handle = req == DRM_IOCTL_GEM_CLOSE ? ((struct drm_gem_close *)arg)->handle
+                                                      : ((struct drm_mode_destroy_dumb *)arg)->handle;
         pthread_mutex_lock(&lock);
-        int i = find(fd, c->handle);
+        int i = find(fd, handle);
         if (i >= 0) { close(table[i].dmabuf); table[i].dmabuf = 0; }
         pthread_mutex_unlock(&lock);
     } else if (req == DRM_IOCTL_MODE_MAP_DUMB && ret != 0) {
