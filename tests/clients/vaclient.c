@@ -11,7 +11,18 @@
  * libavcodec outputs it, so every VA call comes in one fixed order (the
  * fault table needs the same picture to meet the same fault every run).
  *
- *   vaclient [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] OUTDIR stream0.h264 [stream1 ...]
+ *   vaclient [--sync-check] [--serial] [--stagger-ms MS] [--device PATH]
+ *            [--loop N] [--no-output] [--stats-every N] OUTDIR stream0.h264 [stream1 ...]
+ *
+ * --loop N feeds each stream N times in a row to one decoder (a long
+ * decode from a short clip); --no-output reads every frame back but writes
+ * nothing; --stats-every N prints, every N frames read back,
+ *   stats frames=<n> fds=<n> sockets=<n> maps=<n> rss_kib=<n>
+ * (sockets: the simulator's request fds are AF_UNIX sockets).
+ * VACLIENT_DUMP_VA=DIR writes the VA buffers of the first picture as
+ * rendered, DIR/<nn>-t<VABufferType>-s<size>-n<num_elements>.bin, for
+ * tests that replay a real picture through the driver's vtable
+ * (vaCreateBuffer/vaRenderPicture/vaEndPicture are interposed here).
  *
  * Writes OUTDIR/<i>.nv12: every output frame of stream i, cropped, NV12
  * (luma rows of width bytes, then chroma rows of 2*ceil(width/2) bytes);
@@ -26,6 +37,7 @@
  * Exit 0 unless the client itself could not run (bad args, no device).
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -45,6 +57,9 @@
 
 static int sync_check;
 static int serial;
+static int loops = 1;
+static int no_output;
+static int stats_every;
 static int stagger_ms; /* stream i starts i*stagger_ms after stream 0 */
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -92,6 +107,104 @@ static int snapshot_fds(unsigned char *open)
     }
     closedir(d);
     return n;
+}
+
+/* /proc/self: fds (and how many are sockets), maps lines, VmRSS */
+static void stats(int frames)
+{
+    int fds = 0, sockets = 0, maps = 0;
+    long rss = -1;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+            continue;
+        char p[300], t[64] = "";
+        snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+        if (readlink(p, t, sizeof t - 1) > 0 && !strncmp(t, "socket:", 7))
+            sockets++;
+        fds++;
+    }
+    if (d)
+        closedir(d);
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strchr(line, '\n'))
+            maps++;
+    if (f)
+        fclose(f);
+    f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            rss = atol(line + 6);
+    if (f)
+        fclose(f);
+    say("stats frames=%d fds=%d sockets=%d maps=%d rss_kib=%ld\n", frames, fds, sockets, maps, rss);
+}
+
+/* VACLIENT_DUMP_VA: the buffers of the first picture */
+typedef VAStatus (*create_buffer_fn)(VADisplay, VAContextID, VABufferType, unsigned int, unsigned int, void *, VABufferID *);
+typedef VAStatus (*render_picture_fn)(VADisplay, VAContextID, VABufferID *, int);
+typedef VAStatus (*end_picture_fn)(VADisplay, VAContextID);
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    VABufferID id;
+    VABufferType type;
+    unsigned size, num;
+    void *data;
+} recs[256];
+static int nrecs, dump_done, dump_n;
+
+VAStatus vaCreateBuffer(VADisplay dpy, VAContextID ctx, VABufferType type, unsigned int size, unsigned int num, void *data, VABufferID *id)
+{
+    create_buffer_fn real = (create_buffer_fn)dlsym(RTLD_NEXT, "vaCreateBuffer");
+    VAStatus st = real(dpy, ctx, type, size, num, data, id);
+    pthread_mutex_lock(&dump_lock);
+    if (st == VA_STATUS_SUCCESS && data && getenv("VACLIENT_DUMP_VA") && !dump_done && nrecs < 256) {
+        size_t n = (size_t)size * num;
+        recs[nrecs].id = *id;
+        recs[nrecs].type = type;
+        recs[nrecs].size = size;
+        recs[nrecs].num = num;
+        recs[nrecs].data = malloc(n);
+        memcpy(recs[nrecs].data, data, n);
+        nrecs++;
+    }
+    pthread_mutex_unlock(&dump_lock);
+    return st;
+}
+
+VAStatus vaRenderPicture(VADisplay dpy, VAContextID ctx, VABufferID *bufs, int n)
+{
+    render_picture_fn real = (render_picture_fn)dlsym(RTLD_NEXT, "vaRenderPicture");
+    const char *dir = getenv("VACLIENT_DUMP_VA");
+    pthread_mutex_lock(&dump_lock);
+    for (int i = 0; dir && !dump_done && i < n; i++) {
+        for (int r = 0; r < nrecs; r++) {
+            if (recs[r].id != bufs[i])
+                continue;
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%02d-t%d-s%u-n%u.bin", dir, dump_n++, (int)recs[r].type, recs[r].size, recs[r].num);
+            FILE *f = fopen(p, "wb");
+            if (!f || fwrite(recs[r].data, (size_t)recs[r].size * recs[r].num, 1, f) != 1) {
+                perror(p);
+                exit(2);
+            }
+            fclose(f);
+        }
+    }
+    pthread_mutex_unlock(&dump_lock);
+    return real(dpy, ctx, bufs, n);
+}
+
+VAStatus vaEndPicture(VADisplay dpy, VAContextID ctx)
+{
+    end_picture_fn real = (end_picture_fn)dlsym(RTLD_NEXT, "vaEndPicture");
+    pthread_mutex_lock(&dump_lock);
+    dump_done = 1;
+    pthread_mutex_unlock(&dump_lock);
+    return real(dpy, ctx);
 }
 
 static enum AVPixelFormat pick_vaapi(AVCodecContext *c, const enum AVPixelFormat *fmts)
@@ -178,12 +291,15 @@ static void read_back(struct stream *s, FILE *out, int n, AVFrame *hw)
     int r = av_hwframe_transfer_data(sw, hw, 0);
     if (r < 0) {
         say("frame %d %d transfer-error=%d\n", s->index, n, r);
-        write_zeros(out, w, h);
-    } else {
+        if (!no_output)
+            write_zeros(out, w, h);
+    } else if (!no_output) {
         write_nv12(out, sw, w, h);
     }
     av_frame_free(&sw);
     av_frame_free(&hw);
+    if (stats_every && (n + 1) % stats_every == 0)
+        stats(n + 1);
 }
 
 static FILE *open_out(struct stream *s)
@@ -257,16 +373,26 @@ static void *decoder(void *arg)
     else
         pthread_create(&rd, NULL, reader, s);
     AVPacket *pkt = av_packet_alloc();
-    while (av_read_frame(fmt, pkt) >= 0) {
-        if (pkt->stream_index == vi) {
-            int r = avcodec_send_packet(c, pkt);
-            if (r < 0 && r != AVERROR(EAGAIN)) {
-                say("decode-error %d %d\n", s->index, r);
-                s->errors++;
+    for (int l = 0; l < loops; l++) {
+        if (l > 0) {
+            /* the clip again, from its first IDR, into the same decoder */
+            avformat_close_input(&fmt);
+            if (avformat_open_input(&fmt, s->path, NULL, NULL) < 0) {
+                fprintf(stderr, "cannot reopen %s\n", s->path);
+                exit(2);
             }
-            receive_all(s, c);
         }
-        av_packet_unref(pkt);
+        while (av_read_frame(fmt, pkt) >= 0) {
+            if (pkt->stream_index == vi) {
+                int r = avcodec_send_packet(c, pkt);
+                if (r < 0 && r != AVERROR(EAGAIN)) {
+                    say("decode-error %d %d\n", s->index, r);
+                    s->errors++;
+                }
+                receive_all(s, c);
+            }
+            av_packet_unref(pkt);
+        }
     }
     avcodec_send_packet(c, NULL);
     receive_all(s, c);
@@ -294,6 +420,12 @@ int main(int argc, char **argv)
             sync_check = 1;
         else if (!strcmp(argv[a], "--serial"))
             serial = 1;
+        else if (!strcmp(argv[a], "--loop") && a + 1 < argc)
+            loops = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--no-output"))
+            no_output = 1;
+        else if (!strcmp(argv[a], "--stats-every") && a + 1 < argc)
+            stats_every = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--stagger-ms") && a + 1 < argc)
             stagger_ms = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--device") && a + 1 < argc)
@@ -304,7 +436,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - a < 2) {
-        fprintf(stderr, "usage: %s [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] OUTDIR stream...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] [--loop N] [--no-output] [--stats-every N] OUTDIR stream...\n", argv[0]);
         return 2;
     }
     const char *outdir = argv[a++];

@@ -357,6 +357,133 @@ pub fn vaclient() -> PathBuf {
     out
 }
 
+/// An x264 clip made at test time, cached in the target dir: `frames`
+/// frames of testsrc2 at `w`x`h`, no B-frames, IDR every `gop`.
+pub fn x264_clip(w: u32, h: u32, frames: usize, gop: usize) -> PathBuf {
+    let p = target_dir().join(format!("hantro-clip-{w}x{h}-{frames}-g{gop}.h264"));
+    if !p.exists() {
+        let tmp = p.with_extension(format!("tmp{}.h264", std::process::id()));
+        let st = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", &format!("testsrc2=size={w}x{h}:rate=25"), "-frames:v", &frames.to_string()])
+            .args(["-c:v", "libx264", "-bf", "0", "-g", &gop.to_string(), "-keyint_min", &gop.to_string(), "-sc_threshold", "0", "-f", "h264"])
+            .arg(&tmp)
+            .status()
+            .expect("ffmpeg");
+        assert!(st.success(), "x264 encode failed");
+        std::fs::rename(&tmp, &p).unwrap();
+    }
+    p
+}
+
+/// One VA buffer of a recorded picture.
+#[derive(Clone)]
+pub struct RecordedBuffer {
+    pub ty: va::VABufferType,
+    pub size: u32,
+    pub num: u32,
+    pub data: Vec<u8>,
+}
+
+/// Records the VA buffers libavcodec renders for the first picture (an
+/// IDR) of `stream` (vaclient with VACLIENT_DUMP_VA on the simulator) into
+/// a directory for [`load_picture`]; replayed through the vtable, they
+/// decode that picture.
+pub fn record_first_picture(stream: &Path) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hantro-va-dump-{}-{}", std::process::id(), stream.file_stem().unwrap().to_string_lossy()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut c = Command::new(vaclient());
+    c.arg("--serial").arg(&out).arg(stream);
+    for (k, v) in va_env() {
+        c.env(k, v);
+    }
+    let o = c.env("HANTRO_SIM_QUIET", "1").env("HANTRO_LOG", "error").env("VACLIENT_DUMP_VA", &dir).output().expect("vaclient");
+    assert!(o.status.success(), "vaclient failed: {}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&out);
+    dir
+}
+
+/// The buffers [`record_first_picture`] wrote, in render order.
+pub fn load_picture(dir: &Path) -> Vec<RecordedBuffer> {
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".bin")).collect();
+    names.sort();
+    let bufs: Vec<RecordedBuffer> = names
+        .iter()
+        .map(|n| {
+            // <nn>-t<type>-s<size>-n<num>.bin
+            let f: Vec<&str> = n.trim_end_matches(".bin").split('-').collect();
+            let num = |p: &str| f.iter().find_map(|x| x.strip_prefix(p)).and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| panic!("dump name {n}"));
+            RecordedBuffer { ty: num("t") as va::VABufferType, size: num("s"), num: num("n"), data: std::fs::read(dir.join(n)).unwrap() }
+        })
+        .collect();
+    assert!(bufs.iter().any(|b| b.ty == va::VAPictureParameterBufferType) && bufs.iter().any(|b| b.ty == va::VASliceDataBufferType), "no picture recorded in {}", dir.display());
+    bufs
+}
+
+impl Va {
+    /// Decodes a recorded picture into `target` (its CurrPic names the
+    /// target) and waits for it: the status of vaSyncSurface, or the first
+    /// failing call's.
+    pub fn decode(&self, ctx: u32, target: u32, pic: &[RecordedBuffer]) -> Result<(), (&'static str, St)> {
+        let step = |what: &'static str, s: St| if s == OK { Ok(()) } else { Err((what, s)) };
+        step("vaBeginPicture", vcall!(self, vaBeginPicture, ctx, target))?;
+        let mut ids = Vec::with_capacity(pic.len());
+        let mut r = Ok(());
+        for b in pic {
+            let mut data = b.data.clone();
+            if b.ty == va::VAPictureParameterBufferType {
+                assert!(data.len() >= std::mem::size_of::<va::VAPictureParameterBufferH264>());
+                // SAFETY: the recorded bytes are a VAPictureParameterBufferH264.
+                unsafe {
+                    let pp = data.as_mut_ptr() as *mut va::VAPictureParameterBufferH264;
+                    let mut v = std::ptr::read_unaligned(pp);
+                    v.CurrPic.picture_id = target;
+                    std::ptr::write_unaligned(pp, v);
+                }
+            }
+            let (s, id) = self.create_buffer(ctx, b.ty, b.size, b.num, Some(&data));
+            if s != OK {
+                r = Err(("vaCreateBuffer", s));
+                break;
+            }
+            ids.push(id);
+        }
+        if r.is_ok() {
+            r = step("vaRenderPicture", vcall!(self, vaRenderPicture, ctx, ids.as_mut_ptr(), ids.len() as i32));
+        }
+        let end = step("vaEndPicture", vcall!(self, vaEndPicture, ctx));
+        for id in ids {
+            assert_eq!(vcall!(self, vaDestroyBuffer, id), OK);
+        }
+        r?;
+        end?;
+        step("vaSyncSurface", vcall!(self, vaSyncSurface, target))
+    }
+
+    /// `surface` read back with vaGetImage as NV12 (cropped rows).
+    pub fn read_nv12(&self, surface: u32, w: u32, h: u32) -> Vec<u8> {
+        let (s, img) = self.create_image(w as i32, h as i32);
+        assert_eq!(s, OK, "vaCreateImage: {}", status_name(s));
+        assert_eq!(vcall!(self, vaGetImage, surface, 0, 0, w, h, img.image_id), OK);
+        let mut p: *mut libc::c_void = std::ptr::null_mut();
+        assert_eq!(vcall!(self, vaMapBuffer, img.buf, &mut p), OK);
+        let mut out = Vec::with_capacity(nv12_frame_size(w, h));
+        let cw = w.div_ceil(2) * 2;
+        for (plane, rows, width) in [(0usize, h, w), (1, h.div_ceil(2), cw)] {
+            for y in 0..rows as usize {
+                let at = img.offsets[plane] as usize + y * img.pitches[plane] as usize;
+                // SAFETY: the mapped image holds every plane row at offset + y*pitch.
+                out.extend_from_slice(unsafe { std::slice::from_raw_parts((p as *const u8).add(at), width as usize) });
+            }
+        }
+        assert_eq!(vcall!(self, vaUnmapBuffer, img.buf), OK);
+        assert_eq!(vcall!(self, vaDestroyImage, img.image_id), OK);
+        out
+    }
+}
+
 /// Environment that points libva at the driver and preloads the simulator.
 pub fn va_env() -> Vec<(String, String)> {
     let drv = driver_so();
