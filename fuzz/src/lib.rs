@@ -1,10 +1,86 @@
-//! Input decoding shared by the fuzz targets: fuzzer bytes -> VA H.264
+//! The fuzz targets' entry points ([`slice_header`], [`translate`]; the
+//! files in fuzz_targets/ only hand libFuzzer's bytes to them, and
+//! tests/regressions.rs feeds the seeds and every crash input through
+//! them) and the input decoding they share: fuzzer bytes -> VA H.264
 //! parameter structs. Half of the inputs set the fields the parsers depend
 //! on from small structured values (so most inputs reach deep into the
 //! slice-header syntax), the other half are raw struct bytes (every bit
 //! pattern a hostile client could send).
 use arbitrary::{Arbitrary, Result, Unstructured};
+use hantro_drv_video::codecs::h264::slice_header::{parse_slice_header, strip_start_code, ParamSets};
+use hantro_drv_video::codecs::h264::{self, DecodeMode, H264State, PictureInput, RefStructure, RefTimestamps, SliceInput};
 use hantro_drv_video::ffi::{pod, va};
+
+/// Target slice_header: the H.264 slice-header parser on arbitrary NAL
+/// bytes, with parameter sets derived from arbitrary VA picture/slice
+/// parameters exactly as the driver derives them (ParamSets::from_va).
+/// Must never panic.
+pub fn slice_header(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let (Ok(pic), Ok(sp)) = (picture(&mut u), slice_params(&mut u)) else { return };
+    let nal = u.take_rest();
+    let Ok(ps) = ParamSets::from_va(&pic, Some(&sp)) else { return };
+    let _ = parse_slice_header(nal, &ps);
+    let _ = strip_start_code(nal);
+}
+
+/// Target translate: codecs::h264::translate on arbitrary VA structs
+/// (picture parameters, IQ matrix, 1-4 slices of parameters + data) in both
+/// decode modes, with a reference lookup that knows surfaces 1..=8. Must
+/// never panic; when it succeeds, a second call with the same history state
+/// must not either.
+pub fn translate(data: &[u8]) {
+    let _ = translate_run(&mut Unstructured::new(data));
+}
+
+struct Refs(u8);
+impl RefTimestamps for Refs {
+    fn timestamp_ns(&self, s: va::VASurfaceID) -> Option<u64> {
+        (1..=8).contains(&s).then(|| s as u64 * 1000)
+    }
+    fn structure(&self, s: va::VASurfaceID) -> Option<RefStructure> {
+        match (self.0 >> (s % 8)) & 3 {
+            0 => None,
+            1 => Some(RefStructure::Frame),
+            2 => Some(RefStructure::TopFieldFirst),
+            _ => Some(RefStructure::BottomFieldFirst),
+        }
+    }
+}
+
+fn translate_run(u: &mut Unstructured) -> Result<()> {
+    let profile = match u8::arbitrary(u)? % 5 {
+        0 => va::VAProfileH264ConstrainedBaseline,
+        1 => va::VAProfileH264Main,
+        2 => va::VAProfileH264High,
+        3 => va::VAProfileMPEG2Main,
+        _ => i32::arbitrary(u)?,
+    };
+    let mode = if bool::arbitrary(u)? { DecodeMode::FrameBased } else { DecodeMode::SliceBased };
+    let refs = Refs(u8::arbitrary(u)?);
+    let pic = picture(u)?;
+    let iq: Option<va::VAIQMatrixBufferH264> = if bool::arbitrary(u)? { Some(raw(u)?) } else { None };
+    let n = u8::arbitrary(u)? % 4 + 1;
+    let mut params = Vec::new();
+    let mut datas = Vec::new();
+    for _ in 0..n {
+        params.push(slice_params(u)?);
+        let len = u16::arbitrary(u)? as usize % 512;
+        let len = len.min(u.len());
+        datas.push(u.bytes(len)?.to_vec());
+    }
+    let slices: Vec<SliceInput> = params.iter().zip(&datas).map(|(p, d)| SliceInput { params: p, data: d }).collect();
+    let input = PictureInput { profile, pic: &pic, iq: iq.as_ref(), slices: &slices };
+    let mut state = H264State::default();
+    if let Ok(c) = h264::translate_with_state(&input, &refs, mode, &mut state) {
+        let _ = c.structure();
+        let _ = h264::translate_with_state(&input, &refs, mode, &mut state);
+        for d in &datas {
+            let _ = h264::slice_nal(d);
+        }
+    }
+    Ok(())
+}
 
 pub type SeqBits = va::_VAPictureParameterBufferH264__bindgen_ty_1__bindgen_ty_1;
 pub type PicBits = va::_VAPictureParameterBufferH264__bindgen_ty_2__bindgen_ty_1;
