@@ -1,6 +1,6 @@
 //! The fuzz targets' entry points ([`slice_header`], [`translate`]; the
 //! files in fuzz_targets/ only hand libFuzzer's bytes to them, and
-//! tests/regressions.rs feeds the seeds and every crash input through
+//! the driver's tests/fuzz_regressions.rs feeds the seeds and every crash input through
 //! them) and the input decoding they share: fuzzer bytes -> VA H.264
 //! parameter structs. Half of the inputs set the fields the parsers depend
 //! on from small structured values (so most inputs reach deep into the
