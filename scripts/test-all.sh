@@ -2,7 +2,8 @@
 # Everything CI runs: host setup, release build of the driver (the guest
 # tests load it), then every test of the workspace: unit tests, ABI probe,
 # dlopen test, simulator end-to-end tests, and the real-kernel plane (visl
-# in a QEMU guest, built and cached under ~/.cache/hantro on first use).
+# in a QEMU guest, built and cached under ~/.cache/hantro on first use),
+# then a short fuzz run of every fuzz target.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -14,3 +15,6 @@ export HANTRO_DRIVER_HOOKS_SO=$PWD/target/hooks/release/libhantro_drv_video.so
 export HANTRO_DRIVER_SO=$PWD/target/release/libhantro_drv_video.so
 export HANTRO_SIM_SO=$PWD/target/release/libhantro_sim.so
 cargo test --release --workspace -- --test-threads=1 "$@"
+# bounded fuzzing of every fuzz target (stable toolchain, libFuzzer + ASan);
+# fails on any crash
+scripts/fuzz-ci.sh
