@@ -17,11 +17,16 @@ pub struct PocNormalizer {
 
 /// The spec's POC of an IDR picture (top for frames and top fields, bottom
 /// for bottom fields), when the slice header alone determines it.
-fn idr_poc(poc_type: u32, h: &SliceHeader) -> Option<i32> {
+fn idr_poc(poc_type: u32, max_poc_lsb: i32, h: &SliceHeader) -> Option<i32> {
     let bottom_field = h.field_pic_flag && h.bottom_field_flag;
     match poc_type {
-        // PicOrderCntMsb = 0 at an IDR
-        0 => Some(h.pic_order_cnt_lsb as i32),
+        // 8.2.1.1: at an IDR prevPicOrderCntMsb = prevPicOrderCntLsb = 0,
+        // and (8-3) still applies: an lsb above MaxPicOrderCntLsb / 2 gives
+        // PicOrderCntMsb = -MaxPicOrderCntLsb (as GStreamer computes it).
+        0 => {
+            let lsb = h.pic_order_cnt_lsb as i32;
+            Some(if lsb > max_poc_lsb / 2 { lsb - max_poc_lsb } else { lsb })
+        }
         // FrameNumOffset = 0, frame_num = 0: expectedPicOrderCnt = 0; the
         // bottom field would also need offset_for_top_to_bottom_field.
         1 if !bottom_field => Some(h.delta_pic_order_cnt[0]),
@@ -43,7 +48,8 @@ impl PocNormalizer {
             } else {
                 d.top_field_order_cnt
             };
-            self.offset = match c.parsed.first().and_then(|h| idr_poc(poc_type, h)) {
+            let max_poc_lsb = 1i32 << (u32::from(c.sps.log2_max_pic_order_cnt_lsb_minus4).min(12) + 4);
+            self.offset = match c.parsed.first().and_then(|h| idr_poc(poc_type, max_poc_lsb, h)) {
                 Some(spec) => client.wrapping_sub(spec),
                 None => 0,
             };
@@ -135,5 +141,19 @@ mod tests {
         let mut idr = controls(true, 65536, 65536, 0, &[]);
         n.apply(2, &mut idr);
         assert_eq!(idr.decode_params.top_field_order_cnt, 0);
+    }
+
+    #[test]
+    fn idr_lsb_above_half_the_range_has_a_negative_msb() {
+        // MaxPicOrderCntLsb = 16: lsb 9 > 8 gives PicOrderCntMsb = -16.
+        let mut n = PocNormalizer::default();
+        let mut idr = controls(true, 0, 0, 9, &[]);
+        n.apply(0, &mut idr);
+        assert_eq!(idr.decode_params.top_field_order_cnt, -7);
+        // lsb 8 (exactly half) keeps PicOrderCntMsb = 0
+        let mut n = PocNormalizer::default();
+        let mut idr = controls(true, 65544, 65544, 8, &[]);
+        n.apply(0, &mut idr);
+        assert_eq!(idr.decode_params.top_field_order_cnt, 8);
     }
 }
