@@ -272,13 +272,16 @@ fn child_surface_destroyed_before_its_derived_image() {
     println!("derived: ok");
 }
 
-/// A long decode through libavcodec's VA client (decode and read-back
-/// threads): the 15-frame clip 667 times into one decoder, 10,005 frames,
+/// A long decode through libavcodec's VA client: the 15-frame clip 667
+/// times into one decoder, 10,005 frames,
 /// no pixels (HANTRO_SIM_SKIP_PIXELS; controls are still checked). Every
 /// frame syncs fine and went through the device; from the first sample on
 /// (frame 1000) fds, request fds (the pool's 4, HANTRO_OUTPUT_POOL_MAX=4,
 /// allocated on first use), mappings and RSS stay flat, and the client's
-/// fd table after vaTerminate is the one before.
+/// fd table after vaTerminate is the one before. One thread (--serial):
+/// the samples are taken between pictures, not while another thread is in
+/// the middle of a REINIT (the simulator swaps the request's socket) or a
+/// session's setup.
 #[test]
 fn long_decode_10005_frames() {
     const LOOPS: usize = 667;
@@ -289,7 +292,7 @@ fn long_decode_10005_frames() {
     let out = std::env::temp_dir().join(format!("hantro-lifecycle-long-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let mut c = std::process::Command::new(common::vaclient());
-    c.args(["--sync-check", "--no-output", "--stats-every", "1000", "--loop", &LOOPS.to_string()]).arg(&out).arg(clip());
+    c.args(["--sync-check", "--serial", "--no-output", "--stats-every", "1000", "--loop", &LOOPS.to_string()]).arg(&out).arg(clip());
     for (k, v) in common::va_env() {
         c.env(k, v);
     }
