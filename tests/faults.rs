@@ -212,7 +212,7 @@ fn request_completing_with_error() {
 #[test]
 fn request_that_never_completes() {
     let want = reference();
-    let r = client("hang6", false, &[("HANTRO_SIM_HANG_FRAME", "6"), ("HANTRO_SYNC_TIMEOUT_MS", "200")], &["hang job=6".into()], Duration::from_secs(90));
+    let r = client("hang6", false, &[("HANTRO_SIM_HANG_FRAME", "6"), ("HANTRO_SYNC_TIMEOUT_MS", "400")], &["hang job=6".into()], Duration::from_secs(90));
     assert!(r.ok, "client crashed:\n{}\n{}", r.stdout, r.stderr);
     let fired = r.fired.as_ref().unwrap_or_else(|e| panic!("{e}"));
     let line = r.sync_of(6).unwrap_or_else(|| panic!("no sync line for frame 6:\n{}", r.stdout));
@@ -264,7 +264,7 @@ fn device_vanishing_mid_stream() {
     let spec: Vec<String> = names.iter().map(|n| format!("{n}@6:1+:ENODEV")).collect();
     let spec = spec.join(",");
     let want = reference();
-    let r = client("vanish", true, &[("HANTRO_SIM_FAIL_IOCTL", &spec), ("HANTRO_SYNC_TIMEOUT_MS", "200")], &[], Duration::from_secs(90));
+    let r = client("vanish", true, &[("HANTRO_SIM_FAIL_IOCTL", &spec)], &[], Duration::from_secs(90));
     assert!(r.ok, "client crashed:\n{}\n{}", r.stdout, r.stderr);
     let mut armed: Vec<&str> = r.fault_lines.iter().filter_map(|l| l.strip_prefix("armed ioctl ")).collect();
     armed.sort();
@@ -350,7 +350,7 @@ fn single_ioctl_failures_while_decoding() {
     let want = reference();
     let mut failures = Vec::new();
     for row in decode_rows() {
-        let r = client(&row.spec.replace([':', '/', '@'], "_"), true, &[("HANTRO_SIM_FAIL_IOCTL", row.spec), ("HANTRO_SYNC_TIMEOUT_MS", "500")], &ioctl_faults(row.spec), Duration::from_secs(60));
+        let r = client(&row.spec.replace([':', '/', '@'], "_"), true, &[("HANTRO_SIM_FAIL_IOCTL", row.spec)], &ioctl_faults(row.spec), Duration::from_secs(60));
         let got = r.outcome(&want);
         let fired = match &r.fired {
             Ok(f) => f.join("; "),
