@@ -1,5 +1,24 @@
 //! Codecs: VA parameter buffers + headers parsed from the slice data → V4L2
-//! stateless controls. One module per codec; pure functions, no ioctls.
+//! stateless controls. One folder per codec behind one interface
+//! ([`codec::Codec`]); pure functions, no ioctls.
+pub mod codec;
 pub mod ctrl;
 pub mod h264;
-pub mod setup;
+
+pub use codec::{Codec, DecodeMode};
+
+/// Every codec the driver decodes, in order of preference (discovery probes
+/// them in this order). Adding a codec: its folder, and one line here.
+pub static REGISTRY: &[&dyn Codec] = &[
+    &h264::H264,
+];
+
+/// The codec decoding coded format `fourcc`.
+pub fn by_fourcc(fourcc: u32) -> Option<&'static dyn Codec> {
+    REGISTRY.iter().copied().find(|c| c.coded_fourcc() == fourcc)
+}
+
+/// What discovery probes: every registered codec's formats and controls.
+pub fn probes() -> Vec<crate::v4l2::discovery::Probe> {
+    REGISTRY.iter().map(|c| c.probe()).collect()
+}

@@ -163,7 +163,7 @@ impl Driver {
         let ptr = match &mut g.store {
             Store::Host(v) => v.as_mut_ptr(),
             Store::Surface { surface, mapped } => {
-                surface.sync(super::surface::sync_timeout()).or_else(|e| if e == VaError::DecodingError { Ok(()) } else { Err(e) })?;
+                surface.sync(surface.backing.sync_timeout).or_else(|e| if e == VaError::DecodingError { Ok(()) } else { Err(e) })?;
                 let (p, _len, dmabuf) = surface.backing.session.persistent_map(surface.index)?;
                 if mapped.is_none() {
                     *mapped = Some(CpuAccess::begin(dmabuf, true)?);

@@ -32,11 +32,35 @@ pub enum VaError {
     SurfaceBusy,
     /// No usable decoder / environment problem (vaInitialize).
     Unknown(String),
+    /// A picture's parameters or bitstream cannot be translated
+    /// (VA_STATUS_ERROR_INVALID_PARAMETER).
+    Bitstream(String),
+    /// `what` went wrong because of the inner error (its status).
+    Context(String, Box<VaError>),
 }
 
 pub type VaResult<T> = Result<T, VaError>;
 
 impl VaError {
+    /// The same error, explained by what was being done.
+    pub fn context(self, what: impl Into<String>) -> VaError {
+        VaError::Context(what.into(), Box::new(self))
+    }
+
+    /// How loudly the entry-point guard (the one place errors are logged)
+    /// reports it: environment problems are errors; device failures,
+    /// bad streams and explained refusals warnings; plain argument
+    /// errors (hostile or probing clients) debug.
+    pub fn log_level(&self) -> log::Level {
+        use VaError::*;
+        match self {
+            Unknown(_) => log::Level::Error,
+            OperationFailed(_) | DecodingError | Timedout | AllocationFailed | Bitstream(_) => log::Level::Warn,
+            Context(_, inner) => inner.log_level().min(log::Level::Warn),
+            _ => log::Level::Debug,
+        }
+    }
+
     pub fn status(&self) -> va::VAStatus {
         use VaError::*;
         let s = match self {
@@ -65,6 +89,8 @@ impl VaError {
             HwBusy => va::VA_STATUS_ERROR_HW_BUSY,
             SurfaceBusy => va::VA_STATUS_ERROR_SURFACE_BUSY,
             Unknown(_) => va::VA_STATUS_ERROR_UNKNOWN,
+            Bitstream(_) => va::VA_STATUS_ERROR_INVALID_PARAMETER,
+            Context(_, inner) => return inner.status(),
         };
         s as va::VAStatus
     }
@@ -77,6 +103,8 @@ impl fmt::Display for VaError {
             VaError::InvalidParameter(m) => write!(f, "invalid parameter: {m}"),
             VaError::InvalidValue(m) => write!(f, "invalid value: {m}"),
             VaError::Unknown(m) => f.write_str(m),
+            VaError::Bitstream(m) => write!(f, "cannot decode the picture: {m}"),
+            VaError::Context(what, inner) => write!(f, "{what}: {inner}"),
             other => write!(f, "{other:?}"),
         }
     }

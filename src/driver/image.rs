@@ -1,7 +1,7 @@
 //! VA images: creation, vaGetImage/vaPutImage copies between surfaces and
 //! images (linear and tiled CAPTURE layouts), vaDeriveImage zero-copy views.
 use super::buffer::{Buffer, BufferInner, Store};
-use super::surface::{sync_timeout, Surface};
+use super::surface::Surface;
 use super::{Driver, VaError, VaResult};
 use crate::ffi::va;
 use crate::v4l2::formats::Layout;
@@ -178,7 +178,7 @@ impl Driver {
         if w > img.image.width as usize || h > img.image.height as usize {
             return Err(VaError::InvalidParameter("rectangle larger than the image".into()));
         }
-        match s.sync(sync_timeout()) {
+        match s.sync(self.settings.sync_timeout) {
             Ok(()) | Err(VaError::DecodingError) => {}
             Err(e) => return Err(e),
         }
@@ -201,7 +201,7 @@ impl Driver {
             return Err(VaError::InvalidParameter("source rectangle outside the image".into()));
         }
         let (dx, dy, w, h) = Self::rect_ok(&s, dx, dy, dw, dh)?;
-        s.backing.session.wait_reusable(s.index, sync_timeout())?;
+        s.backing.session.wait_reusable(s.index, self.settings.sync_timeout)?;
         let buf = self.buffer(img.image.buf)?;
         let mut shifted = img.image;
         // point the image planes at the source origin

@@ -6,9 +6,8 @@ pub mod caps;
 pub mod context;
 pub mod error;
 pub mod export;
-#[cfg(feature = "test-hooks")]
-pub mod hooks;
 pub mod image;
+pub mod settings;
 pub mod surface;
 pub mod table;
 
@@ -44,6 +43,8 @@ pub struct Config {
 }
 
 pub struct Driver {
+    /// The environment, read once at vaInitialize.
+    pub settings: settings::Settings,
     pub decoders: Vec<DecoderInfo>,
     pub routes: Vec<Route>,
     pub vendor: CString,
@@ -63,22 +64,17 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Discovers the decoders (vaInitialize).
-    pub fn new() -> VaResult<Driver> {
-        let decoders = discovery::discover().map_err(|e| {
-            log::error!("vaInitialize: {e}");
-            VaError::Unknown(e.to_string())
-        })?;
-        Self::with_decoders(decoders)
+    /// Discovers the decoders of every registered codec (vaInitialize).
+    pub fn new(settings: settings::Settings) -> VaResult<Driver> {
+        let decoders = discovery::discover(&crate::codecs::probes(), settings.media_device.as_deref(), settings.video_device.as_deref()).map_err(|e| VaError::Unknown(e.to_string()))?;
+        Self::with_decoders(settings, decoders)
     }
 
-    pub fn with_decoders(decoders: Vec<DecoderInfo>) -> VaResult<Driver> {
+    pub fn with_decoders(settings: settings::Settings, decoders: Vec<DecoderInfo>) -> VaResult<Driver> {
         let routes = caps::routes(&decoders);
         if routes.is_empty() {
             let what: Vec<String> = decoders.iter().map(|d| format!("{} ({})", d.video_path, d.driver)).collect();
-            let msg = format!("vaInitialize: decoders found ({}) but none decodes a format this driver supports", what.join(", "));
-            log::error!("{msg}");
-            return Err(VaError::Unknown(msg));
+            return Err(VaError::Unknown(format!("decoders found ({}) but none decodes a format this driver supports", what.join(", "))));
         }
         let cards: Vec<String> = {
             let mut v: Vec<String> = decoders.iter().filter(|d| routes.iter().any(|r| r.decoder == d.video_path)).map(|d| format!("{} ({})", d.card, d.driver)).collect();
@@ -87,6 +83,7 @@ impl Driver {
         };
         let vendor = CString::new(format!("{VENDOR_PREFIX} on {}", cards.join(" + "))).unwrap_or_default();
         Ok(Driver {
+            settings,
             decoders,
             routes,
             vendor,

@@ -2,11 +2,12 @@
 //! session for its whole life, so it can be exported, mapped or read before
 //! its first decode, in whatever order the client creates configs, contexts
 //! and surfaces.
-use super::caps::Route;
+use super::caps::{Route, RT_FOURCCS};
 use super::{Driver, VaError, VaResult};
-use crate::codecs::setup;
+use super::settings::Settings;
+use crate::codecs::codec::{Decoding, PicStructure, SessionParams, SessionPlan};
 use crate::ffi::va;
-use crate::v4l2::discovery::DecoderInfo;
+use crate::v4l2::discovery::{CodedCaps, DecoderInfo};
 use crate::v4l2::session::{Completion, Session, SessionSetup};
 use crate::v4l2::formats;
 use parking_lot::Mutex;
@@ -19,53 +20,35 @@ pub fn align16(v: u32) -> u32 {
     v.saturating_add(15) & !15
 }
 
-/// How long vaSyncSurface waits before reporting a timeout
-/// (`HANTRO_SYNC_TIMEOUT_MS`, read once per process).
-pub fn sync_timeout() -> Duration {
-    static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-    *TIMEOUT.get_or_init(|| {
-        let ms = std::env::var("HANTRO_SYNC_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000u64);
-        Duration::from_millis(ms.max(1))
-    })
-}
-
 /// A decoding session shared by the surfaces allocated in it and by the
 /// context (at most one) that decodes into them.
 pub struct Backing {
     pub session: Session,
     pub route: Route,
+    /// What discovery found for this route's coded format.
+    pub caps: CodedCaps,
+    /// RT format of the surfaces (bit depth and chroma of the CAPTURE format).
+    pub rt_format: u32,
     pub width: u32,
     pub height: u32,
-    pub h264_mode: setup::H264Mode,
-    pub annex_b: bool,
-    /// The device has the H.264 slice-params / pred-weights controls.
-    pub h264_slice_ctrls: (bool, bool),
+    /// How the codec set the session up (decode mode, start code, depth).
+    pub decoding: Decoding,
+    /// Settings' sync timeout, for waits without the driver at hand.
+    pub sync_timeout: Duration,
     /// Context that adopted this session.
     pub owner: Mutex<Option<u32>>,
 }
 
-fn forced_h264_mode() -> Option<setup::H264Mode> {
-    match std::env::var("HANTRO_H264_DECODE_MODE").ok()?.as_str() {
-        "frame" => Some(setup::H264Mode::FrameBased),
-        "slice" => Some(setup::H264Mode::SliceBased),
-        other => {
-            log::warn!("HANTRO_H264_DECODE_MODE={other:?} ignored (frame|slice)");
-            None
-        }
-    }
-}
-
 impl Backing {
-    pub fn open(dec: &DecoderInfo, route: &Route, width: u32, height: u32) -> VaResult<Backing> {
+    pub fn open(dec: &DecoderInfo, route: &Route, rt_format: u32, width: u32, height: u32, settings: &Settings) -> VaResult<Backing> {
         let (w, h) = (align16(width.max(route.min_width)), align16(height.max(route.min_height)));
         if w > align16(route.max_width) || h > align16(route.max_height) {
             return Err(VaError::ResolutionNotSupported);
         }
-        let (mode, annex_b) = setup::choose_h264_mode(&dec.h264.decode_modes, &dec.h264.start_codes, forced_h264_mode());
-        let mut ctrls = match route.coded_fourcc {
-            formats::H264_SLICE => setup::h264_session(w, h, 8, mode, annex_b, (!dec.h264.decode_modes.is_empty(), !dec.h264.start_codes.is_empty())),
-            _ => crate::codecs::ctrl::CtrlSet::new(),
-        };
+        let caps = dec.coded(route.coded_fourcc).cloned().unwrap_or_default();
+        let codec = route.codec();
+        let SessionPlan { mut controls, capture_formats, decoding } =
+            codec.session(&SessionParams { caps: &caps, profile: route.profile, rt_format, width: w, height: h, forced_mode: settings.decode_mode });
         let session = Session::open(
             &route.media,
             &route.decoder,
@@ -74,41 +57,29 @@ impl Backing {
                 width: w,
                 height: h,
                 bitstream_size: (w * h * 3 / 4).max(512 * 1024),
-                controls: ctrls.as_mut_slice(),
-                capture_formats: &[formats::NV12, formats::NV12M, formats::NV12_32L32],
+                controls: controls.as_mut_slice(),
+                capture_formats: &capture_formats,
+                max_slots: settings.output_pool_max,
             },
         )
-        .map_err(|e| {
-            log::error!("cannot start a {}x{} {} session on {}: {e}", w, h, formats::name(route.coded_fourcc), route.decoder);
-            VaError::from(e)
-        })?;
+        .map_err(|e| VaError::from(e).context(format!("cannot start a {w}x{h} {} session on {}", codec.name(), route.decoder)))?;
         log::info!(
-            "{}: {}x{} {} session, CAPTURE {} {}x{}, H.264 {:?}{}",
+            "{}: {}x{} {} session, CAPTURE {} {}x{}, {}",
             route.decoder,
             w,
             h,
-            formats::name(route.coded_fourcc),
+            codec.name(),
             formats::name(session.capture_format.fourcc),
             session.capture_format.width,
             session.capture_format.height,
-            mode,
-            if annex_b { " Annex-B" } else { "" }
+            decoding
         );
-        Ok(Backing {
-            session,
-            route: route.clone(),
-            width: w,
-            height: h,
-            h264_mode: mode,
-            annex_b,
-            h264_slice_ctrls: (dec.h264.slice_params, dec.h264.pred_weights),
-            owner: Mutex::new(None),
-        })
+        Ok(Backing { session, route: route.clone(), caps, rt_format, width: w, height: h, decoding, sync_timeout: settings.sync_timeout, owner: Mutex::new(None) })
     }
 
     /// Can a context of this route and size decode into this session?
-    pub fn fits(&self, route: &Route, width: u32, height: u32) -> bool {
-        self.route.decoder == route.decoder && self.route.coded_fourcc == route.coded_fourcc && align16(width) <= self.width && align16(height) <= self.height
+    pub fn fits(&self, route: &Route, rt_format: u32, width: u32, height: u32) -> bool {
+        self.route.decoder == route.decoder && self.route.coded_fourcc == route.coded_fourcc && self.rt_format == rt_format && align16(width) <= self.width && align16(height) <= self.height
     }
 }
 
@@ -122,7 +93,7 @@ pub struct SurfaceState {
     pub derived: Option<u32>,
     /// How the picture in it was coded (frame, or field pair and which
     /// field came first): V4L2's DPB needs it, VA does not say.
-    pub structure: Option<crate::codecs::h264::RefStructure>,
+    pub structure: Option<PicStructure>,
 }
 
 pub struct Surface {
@@ -137,7 +108,7 @@ pub struct Surface {
 
 impl Drop for Surface {
     fn drop(&mut self) {
-        self.backing.session.release_capture(self.index, sync_timeout());
+        self.backing.session.release_capture(self.index, self.backing.sync_timeout);
     }
 }
 
@@ -165,9 +136,9 @@ impl Driver {
         g.iter().rev().filter_map(Weak::upgrade).collect()
     }
 
-    pub(crate) fn new_backing(&self, route: &Route, width: u32, height: u32) -> VaResult<Arc<Backing>> {
+    pub(crate) fn new_backing(&self, route: &Route, rt_format: u32, width: u32, height: u32) -> VaResult<Arc<Backing>> {
         let dec = self.decoder(&route.decoder).ok_or_else(|| VaError::OperationFailed(format!("no decoder {}", route.decoder)))?;
-        let b = Arc::new(Backing::open(dec, route, width, height)?);
+        let b = Arc::new(Backing::open(dec, route, rt_format, width, height, &self.settings)?);
         self.backings.lock().push(Arc::downgrade(&b));
         Ok(b)
     }
@@ -182,12 +153,12 @@ impl Driver {
     /// Chromium create config -> surfaces -> context), whose surfaces must
     /// not land in the running decoder's session (two same-size streams in
     /// one process would share one CAPTURE queue and exhaust it).
-    fn backing_for_surfaces(&self, width: u32, height: u32) -> VaResult<Arc<Backing>> {
+    fn backing_for_surfaces(&self, rt_format: u32, width: u32, height: u32) -> VaResult<Arc<Backing>> {
         let mut contexts = self.contexts.values();
         contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
         let newest_config = (*self.last_config.lock()).and_then(|id| self.configs.get(id));
         for (_, c) in &contexts {
-            if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config)) && c.backing.fits(&c.backing.route, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
+            if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config)) && c.backing.fits(&c.backing.route, rt_format, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
                 return Ok(c.backing.clone());
             }
         }
@@ -196,11 +167,11 @@ impl Driver {
             last.and_then(|id| self.configs.get(id)).map(|c| c.route.clone()).unwrap_or_else(|| self.routes[0].clone())
         };
         for b in self.live_backings() {
-            if b.owner.lock().is_none() && b.fits(&route, width, height) && b.width == align16(width) && b.height == align16(height) {
+            if b.owner.lock().is_none() && b.fits(&route, rt_format, width, height) && b.width == align16(width) && b.height == align16(height) {
                 return Ok(b);
             }
         }
-        self.new_backing(&route, width, height)
+        self.new_backing(&route, rt_format, width, height)
     }
 
     /// vaCreateSurfaces / vaCreateSurfaces2.
@@ -208,9 +179,9 @@ impl Driver {
         if width == 0 || height == 0 || count == 0 {
             return Err(VaError::InvalidParameter(format!("{count} surfaces of {width}x{height}")));
         }
-        if rt_format != va::VA_RT_FORMAT_YUV420 {
+        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| self.routes.iter().any(|r| r.rt_formats & rt_format != 0)) else {
             return Err(VaError::UnsupportedRtFormat);
-        }
+        };
         for a in attribs {
             // Like Mesa: attributes whose value is not integer-typed are
             // ignored (FFmpeg 5.1 sends a pixel format with an unset type).
@@ -219,7 +190,7 @@ impl Driver {
             }
             let v = unsafe_int(a);
             match a.type_ {
-                va::VASurfaceAttribPixelFormat if v as u32 != va::VA_FOURCC_NV12 => {
+                va::VASurfaceAttribPixelFormat if v as u32 != fourcc => {
                     log::debug!("vaCreateSurfaces: pixel format {} not supported", crate::v4l2::formats::name(v as u32));
                     return Err(VaError::InvalidImageFormat);
                 }
@@ -238,7 +209,7 @@ impl Driver {
         if count > 64 {
             return Err(VaError::MaxNumExceeded);
         }
-        let backing = self.backing_for_surfaces(width, height)?;
+        let backing = self.backing_for_surfaces(rt_format, width, height)?;
         let indices = backing.session.alloc_capture(count)?;
         let mut ids = Vec::with_capacity(count);
         let mut it = indices.into_iter();
@@ -285,12 +256,12 @@ impl Driver {
     }
 
     pub fn sync_surface(&self, id: u32) -> VaResult<()> {
-        self.surface(id)?.sync(sync_timeout())
+        self.surface(id)?.sync(self.settings.sync_timeout)
     }
 
     /// vaSyncSurface2: VA_TIMEOUT_INFINITE (u64::MAX) means our own bound.
     pub fn sync_surface_timeout(&self, id: u32, timeout_ns: u64) -> VaResult<()> {
-        let t = if timeout_ns == u64::MAX { sync_timeout() } else { Duration::from_nanos(timeout_ns) };
+        let t = if timeout_ns == u64::MAX { self.settings.sync_timeout } else { Duration::from_nanos(timeout_ns) };
         self.surface(id)?.sync(t)
     }
 

@@ -6,3 +6,4 @@ pub mod va {
 }
 pub use v4l2r::bindings as v4l2;
 pub mod pod;
+pub mod fourcc;

@@ -66,7 +66,7 @@ pub struct Format {
     pub planes: Vec<PlaneFormat>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameSizes {
     pub min_width: u32,
     pub max_width: u32,

@@ -5,28 +5,41 @@ use super::device::{FrameSizes, Queue, VideoNode};
 use super::formats;
 use super::ioctl::V4l2Error;
 use super::media;
-use crate::ffi::v4l2 as k;
 use std::os::fd::AsRawFd;
 
+/// What to probe for one coded format. The caller (the codecs) says what;
+/// this layer knows no codec.
+#[derive(Clone, Copy, Debug)]
+pub struct Probe {
+    pub fourcc: u32,
+    /// Menu controls whose valid items are read.
+    pub menus: &'static [u32],
+    /// Controls whose presence is checked.
+    pub controls: &'static [u32],
+}
+
 /// What a decoder device offers for one coded format.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CodedCaps {
     pub fourcc: u32,
     pub sizes: FrameSizes,
     /// CAPTURE formats offered once the OUTPUT format is set.
     pub capture: Vec<u32>,
+    /// Valid items of each probed menu (empty: no such control).
+    pub menus: Vec<(u32, Vec<i64>)>,
+    /// The probed controls that exist.
+    pub controls: Vec<u32>,
 }
 
-/// Menu controls of a codec (valid menu indices).
-#[derive(Clone, Debug, Default)]
-pub struct Menus {
-    pub decode_modes: Vec<i64>,
-    pub start_codes: Vec<i64>,
-    pub profiles: Vec<i64>,
-    /// The slice-level controls exist (required in slice-based mode;
-    /// filled in frame-based mode too where the device has them).
-    pub slice_params: bool,
-    pub pred_weights: bool,
+impl CodedCaps {
+    /// Valid items of menu `id` (empty when the device has no such control).
+    pub fn menu(&self, id: u32) -> &[i64] {
+        self.menus.iter().find(|(m, _)| *m == id).map(|(_, v)| v.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn has_control(&self, id: u32) -> bool {
+        self.controls.contains(&id)
+    }
 }
 
 /// A probed stateless decoder.
@@ -39,7 +52,6 @@ pub struct DecoderInfo {
     pub bus_info: String,
     pub mplane: bool,
     pub coded: Vec<CodedCaps>,
-    pub h264: Menus,
 }
 
 impl DecoderInfo {
@@ -168,11 +180,12 @@ fn read_media(mpath: &str) -> Result<Result<(media::DeviceInfo, Vec<media::Decod
         .map_err(|why| format!("({driver}) {why}")))
 }
 
-/// Finds every decoder. `HANTRO_MEDIA_DEVICE` / `HANTRO_VIDEO_DEVICE`
-/// restrict the search to the given nodes.
-pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
-    let media_env = std::env::var("HANTRO_MEDIA_DEVICE").ok().filter(|s| !s.is_empty());
-    let video_env = std::env::var("HANTRO_VIDEO_DEVICE").ok().filter(|s| !s.is_empty());
+/// Finds every decoder and probes the coded formats of `probes` (in that
+/// order of preference). `media_node` / `video_node` (`HANTRO_MEDIA_DEVICE`
+/// / `HANTRO_VIDEO_DEVICE`) restrict the search to the given nodes.
+pub fn discover(probes: &[Probe], media_node: Option<&str>, video_node: Option<&str>) -> Result<Vec<DecoderInfo>, DiscoveryError> {
+    let media_env = media_node.map(str::to_string);
+    let video_env = video_node.map(str::to_string);
     let mut looked = Vec::new();
     let medias = match &media_env {
         Some(m) => vec![m.clone()],
@@ -210,7 +223,7 @@ pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
                     continue;
                 }
             };
-            match probe(&mpath, &vpath) {
+            match probe(&mpath, &vpath, probes) {
                 Ok(d) if !d.coded.is_empty() => {
                     log::info!(
                         "found decoder {} ({}) at {} + {}: {}{}",
@@ -234,12 +247,14 @@ pub fn discover() -> Result<Vec<DecoderInfo>, DiscoveryError> {
     Ok(found)
 }
 
-/// Probes one decoder video node.
-pub fn probe(media_path: &str, video_path: &str) -> Result<DecoderInfo, V4l2Error> {
+/// Probes one decoder video node for the coded formats of `probes`.
+pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<DecoderInfo, V4l2Error> {
     let (node, caps) = VideoNode::open(video_path)?;
     let mut coded = Vec::new();
     let offered = node.enum_formats(Queue::Output);
-    for &fourcc in formats::CODED.iter().filter(|f| offered.contains(f)) {
+    log::debug!("{video_path}: OUTPUT formats {}", offered.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","));
+    for p in probes.iter().filter(|p| offered.contains(&p.fourcc)) {
+        let fourcc = p.fourcc;
         let sizes = node.frame_sizes(fourcc).unwrap_or(FrameSizes {
             min_width: 16,
             max_width: 1920,
@@ -257,15 +272,10 @@ pub fn probe(media_path: &str, video_path: &str) -> Result<DecoderInfo, V4l2Erro
                 continue;
             }
         };
-        coded.push(CodedCaps { fourcc, sizes, capture });
+        let menus = p.menus.iter().map(|&id| (id, node.menu_items(id))).collect();
+        let controls = p.controls.iter().copied().filter(|&id| node.query_ext_ctrl(id).is_some()).collect();
+        coded.push(CodedCaps { fourcc, sizes, capture, menus, controls });
     }
-    let h264 = Menus {
-        decode_modes: node.menu_items(k::V4L2_CID_STATELESS_H264_DECODE_MODE),
-        start_codes: node.menu_items(k::V4L2_CID_STATELESS_H264_START_CODE),
-        profiles: node.menu_items(k::V4L2_CID_MPEG_VIDEO_H264_PROFILE),
-        slice_params: node.query_ext_ctrl(k::V4L2_CID_STATELESS_H264_SLICE_PARAMS).is_some(),
-        pred_weights: node.query_ext_ctrl(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS).is_some(),
-    };
     Ok(DecoderInfo {
         media_path: media_path.to_string(),
         video_path: video_path.to_string(),
@@ -274,6 +284,5 @@ pub fn probe(media_path: &str, video_path: &str) -> Result<DecoderInfo, V4l2Erro
         bus_info: caps.bus_info,
         mplane: node.mplane,
         coded,
-        h264,
     })
 }

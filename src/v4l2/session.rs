@@ -16,9 +16,8 @@ use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-/// OUTPUT slots allocated when a session starts, and the bound it may grow to.
+/// OUTPUT slots allocated when a session starts.
 const INITIAL_SLOTS: u32 = 4;
-pub const DEFAULT_MAX_SLOTS: usize = 16;
 
 pub struct SessionSetup<'a> {
     pub coded_fourcc: u32,
@@ -31,6 +30,8 @@ pub struct SessionSetup<'a> {
     pub controls: &'a mut [k::v4l2_ext_control],
     /// CAPTURE formats the caller can handle, preferred first.
     pub capture_formats: &'a [u32],
+    /// Bound of the OUTPUT buffer/request pool (1..=64).
+    pub max_slots: usize,
 }
 
 #[derive(Default)]
@@ -178,7 +179,7 @@ impl Session {
             capture_format.height,
             capture_format.planes
         );
-        let max_slots = std::env::var("HANTRO_OUTPUT_POOL_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_SLOTS).clamp(1, 64);
+        let max_slots = setup.max_slots.clamp(1, 64);
         let s = Session {
             node,
             media,

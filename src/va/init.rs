@@ -8,7 +8,7 @@ fn init(ctx: va::VADriverContextP) -> VaResult<()> {
     let c = out(ctx)?;
     let vt = out(c.vtable)?;
     vtable::fill_table(vt);
-    let d = Driver::new()?;
+    let d = Driver::new(driver::settings::Settings::from_env())?;
     c.version_major = va::VA_MAJOR_VERSION as i32;
     c.version_minor = va::VA_MINOR_VERSION as i32;
     c.max_profiles = driver::MAX_PROFILES;

@@ -39,10 +39,9 @@ pub fn guard(name: &'static str, f: impl FnOnce() -> VaResult<()>) -> va::VAStat
     match r {
         Ok(Ok(())) => va::VA_STATUS_SUCCESS as va::VAStatus,
         Ok(Err(e)) => {
-            match &e {
-                VaError::OperationFailed(_) | VaError::DecodingError | VaError::Timedout | VaError::AllocationFailed => log::warn!("{name}: {e}"),
-                _ => log::debug!("{name}: {e}"),
-            }
+            // The one place a failed call is logged (call sites add
+            // context to the error instead of logging it themselves).
+            log::log!(e.log_level(), "{name}: {e}");
             e.status()
         }
         Err(p) => {

@@ -31,8 +31,11 @@
 //!   sets them; only tegra-vde reads them.
 
 pub mod bitreader;
+mod codec;
 pub mod poc;
 pub mod slice_header;
+
+pub use codec::H264;
 
 use crate::ffi::{v4l2, va};
 use slice_header::{
@@ -86,19 +89,10 @@ pub trait RefTimestamps {
 }
 
 /// How a picture was coded (see [`RefTimestamps::structure`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefStructure {
-    Frame,
-    TopFieldFirst,
-    BottomFieldFirst,
-}
+pub use super::codec::PicStructure as RefStructure;
 
 /// `V4L2_CID_STATELESS_H264_DECODE_MODE` the device runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecodeMode {
-    FrameBased,
-    SliceBased,
-}
+pub use super::codec::DecodeMode;
 
 /// Per-slice controls (slice-based mode).
 #[derive(Debug, Clone, Copy)]
