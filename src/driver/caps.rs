@@ -58,7 +58,7 @@ pub fn routes(decoders: &[DecoderInfo]) -> Vec<Route> {
     let mut out: Vec<Route> = Vec::new();
     for d in decoders {
         for c in &d.coded {
-            if !c.capture.iter().any(|f| formats::layout_of(*f).is_some()) {
+            if !c.capture.iter().any(|f| formats::layout_of(*f).and_then(super::export::drm_description).is_some()) {
                 log::info!("{}: {} has no CAPTURE layout this driver can export ({}), not advertised", d.video_path, formats::name(c.fourcc), c.capture.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","));
                 continue;
             }

@@ -4,7 +4,7 @@ use super::buffer::{Buffer, BufferInner, Store};
 use super::surface::Surface;
 use super::{Driver, VaError, VaResult};
 use crate::ffi::va;
-use crate::v4l2::formats::Layout;
+use crate::v4l2::formats::{Layout, Sample};
 use crate::v4l2::session::PlaneLayout;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -14,27 +14,70 @@ pub struct Image {
     pub derived_from: Option<u32>,
 }
 
-fn nv12_format() -> va::VAImageFormat {
-    va::VAImageFormat { fourcc: va::VA_FOURCC_NV12, byte_order: va::VA_LSB_FIRST, bits_per_pixel: 12, ..Default::default() }
+/// A VA image format the driver converts to and from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageKind {
+    pub fourcc: u32,
+    pub bits_per_pixel: u32,
+    /// Bytes per stored sample (1 or 2).
+    pub bytes_per_sample: u32,
+    /// 2 for 4:2:0, 1 for 4:2:2.
+    pub chroma_rows_div: u32,
 }
 
-pub fn formats() -> Vec<va::VAImageFormat> {
-    vec![nv12_format()]
+pub const NV12: ImageKind = ImageKind { fourcc: va::VA_FOURCC_NV12, bits_per_pixel: 12, bytes_per_sample: 1, chroma_rows_div: 2 };
+pub const P010: ImageKind = ImageKind { fourcc: va::VA_FOURCC_P010, bits_per_pixel: 24, bytes_per_sample: 2, chroma_rows_div: 2 };
+pub const P208: ImageKind = ImageKind { fourcc: va::VA_FOURCC_P208, bits_per_pixel: 16, bytes_per_sample: 1, chroma_rows_div: 1 };
+const KINDS: [ImageKind; 3] = [NV12, P010, P208];
+
+impl ImageKind {
+    pub fn of_fourcc(fourcc: u32) -> Option<ImageKind> {
+        KINDS.iter().copied().find(|k| k.fourcc == fourcc)
+    }
+
+    /// The VA image format a CAPTURE layout converts to (`None`: no VA
+    /// format holds it, e.g. 10-bit 4:2:2).
+    pub fn of_layout(l: Layout) -> Option<ImageKind> {
+        match l {
+            Layout::Nv12 | Layout::Nv12Tiled32 | Layout::Nv12Tiled4 => Some(NV12),
+            Layout::P010 | Layout::Nv15 => Some(P010),
+            Layout::Nv16 => Some(P208),
+            Layout::Nv20 => None,
+        }
+    }
+
+    /// The VA image format of surfaces of an RT format.
+    pub fn of_rt_format(rt: u32) -> Option<ImageKind> {
+        super::caps::RT_FOURCCS.iter().find(|(r, _)| *r == rt).and_then(|(_, f)| Self::of_fourcc(*f))
+    }
+
+    pub fn va_format(self) -> va::VAImageFormat {
+        va::VAImageFormat { fourcc: self.fourcc, byte_order: va::VA_LSB_FIRST, bits_per_pixel: self.bits_per_pixel, ..Default::default() }
+    }
+}
+
+/// Image formats for surfaces of the RT formats in `rt_formats`.
+pub fn formats(rt_formats: u32) -> Vec<va::VAImageFormat> {
+    let mut v: Vec<va::VAImageFormat> = super::caps::RT_FOURCCS.iter().filter(|(rt, _)| rt_formats & rt != 0).filter_map(|(_, f)| ImageKind::of_fourcc(*f)).map(ImageKind::va_format).collect();
+    if v.is_empty() {
+        v.push(NV12.va_format());
+    }
+    v
 }
 
 fn align(v: u32, a: u32) -> u32 {
     v.div_ceil(a) * a
 }
 
-/// Byte offset of pixel (x, y) of a plane in a CAPTURE layout.
+/// Byte offset of byte column `x`, row `y` of a plane in a CAPTURE layout.
 fn offset_in(layout: Layout, pl: &PlaneLayout, x: usize, y: usize) -> usize {
-    match layout {
-        Layout::Nv12 => pl.offset as usize + y * pl.pitch as usize + x,
-        Layout::Nv12Tiled32 => {
-            // 32x32-byte tiles, row-major; each tile row-major inside.
-            let tiles_per_row = pl.pitch as usize / 32;
-            let tile = (y / 32) * tiles_per_row + x / 32;
-            pl.offset as usize + tile * 1024 + (y % 32) * 32 + (x % 32)
+    match layout.tile() {
+        None => pl.offset as usize + y * pl.pitch as usize + x,
+        Some((tw, th)) => {
+            // Tiles of tw x th bytes, row-major; each tile row-major inside.
+            let tiles_per_row = pl.pitch as usize / tw;
+            let tile = (y / th) * tiles_per_row + x / tw;
+            pl.offset as usize + tile * tw * th + (y % th) * tw + (x % tw)
         }
     }
 }
@@ -47,9 +90,9 @@ fn copy_rect(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize,
         let mut x = 0;
         while x < w {
             // contiguous run in the CAPTURE layout
-            let run = match layout {
-                Layout::Nv12 => w - x,
-                Layout::Nv12Tiled32 => (32 - (sx + x) % 32).min(w - x),
+            let run = match layout.tile() {
+                None => w - x,
+                Some((tw, _)) => (tw - (sx + x) % tw).min(w - x),
             };
             let c = offset_in(layout, pl, sx + x, sy + row);
             let i = img_off + (dy + row) * img_pitch + dx + x;
@@ -66,6 +109,51 @@ fn copy_rect(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize,
         }
     }
     true
+}
+
+/// Moves `n` samples starting at sample `first` of a packed 10-bit row
+/// (4 samples in 5 bytes, LSB first) to or from P010-style u16 samples
+/// (value << 6, little-endian) in `img`. False if out of bounds.
+fn packed10_row(row: &mut [u8], first: usize, img: &mut [u8], n: usize, to_image: bool) -> bool {
+    if img.len() < n * 2 || (first + n) * 10 > row.len() * 8 {
+        return false;
+    }
+    for i in 0..n {
+        let bit = (first + i) * 10;
+        let (byte, shift) = (bit / 8, bit % 8);
+        let lo = row[byte] as u32;
+        let hi = row.get(byte + 1).copied().unwrap_or(0) as u32;
+        if to_image {
+            let v = ((lo | hi << 8) >> shift) & 0x3ff;
+            img[2 * i..2 * i + 2].copy_from_slice(&((v << 6) as u16).to_le_bytes());
+        } else {
+            let v = (u16::from_le_bytes([img[2 * i], img[2 * i + 1]]) >> 6) as u32;
+            let word = ((lo | hi << 8) & !(0x3ff << shift)) | (v << shift);
+            row[byte] = word as u8;
+            if let Some(b) = row.get_mut(byte + 1) {
+                *b = (word >> 8) as u8;
+            }
+        }
+    }
+    true
+}
+
+/// Moves a `w`x`h` sample rectangle at (`sx`, `sy`) of one CAPTURE plane
+/// to or from an image plane (whose offset points at the rectangle).
+#[allow(clippy::too_many_arguments)]
+fn transfer_plane(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize, usize), img: &mut [u8], img_off: usize, img_pitch: usize, w: usize, h: usize, to_image: bool) -> bool {
+    match layout.sample() {
+        Sample::U8 => copy_rect(layout, pl, cap, (sx, sy), img, img_off, img_pitch, (0, 0), w, h, to_image),
+        Sample::U16 => copy_rect(layout, pl, cap, (sx * 2, sy), img, img_off, img_pitch, (0, 0), w * 2, h, to_image),
+        Sample::Packed10 => (0..h).all(|r| {
+            let start = pl.offset as usize + (sy + r) * pl.pitch as usize;
+            let i = img_off + r * img_pitch;
+            match (cap.get_mut(start..(start + pl.pitch as usize).min(cap.len())), img.get_mut(i..)) {
+                (Some(row), Some(irow)) => packed10_row(row, sx, irow, w, to_image),
+                _ => false,
+            }
+        }),
+    }
 }
 
 impl Driver {
@@ -89,11 +177,9 @@ impl Driver {
         }
     }
 
-    /// vaCreateImage (NV12).
+    /// vaCreateImage (NV12, P010, P208).
     pub fn create_image(&self, format: &va::VAImageFormat, width: i32, height: i32) -> VaResult<va::VAImage> {
-        if format.fourcc != va::VA_FOURCC_NV12 {
-            return Err(VaError::InvalidImageFormat);
-        }
+        let kind = ImageKind::of_fourcc(format.fourcc).ok_or(VaError::InvalidImageFormat)?;
         if width <= 0 || height <= 0 || width > 16384 || height > 16384 {
             return Err(VaError::InvalidParameter(format!("image {width}x{height}")));
         }
@@ -101,11 +187,11 @@ impl Driver {
         // Host memory: any pitch is valid; the tightest 4-byte-aligned one
         // is also what GStreamer's GstVideoInfo assumes for NV12 (1.22 does
         // not read the image's pitches on its vaGetImage path).
-        let pitch = align(w, 4);
+        let pitch = align(w * kind.bytes_per_sample, 4);
         let luma = pitch * align(h, 2);
-        let size = luma + pitch * align(h, 2) / 2;
+        let size = luma + pitch * align(h, 2) / kind.chroma_rows_div;
         let image = va::VAImage {
-            format: nv12_format(),
+            format: kind.va_format(),
             width: w as u16,
             height: h as u16,
             data_size: size,
@@ -129,22 +215,27 @@ impl Driver {
         Ok(())
     }
 
-    /// vaDeriveImage: the CAPTURE buffer itself, when its layout is linear
-    /// NV12 in one memory plane; tiled layouts are refused so clients fall
-    /// back to vaGetImage.
+    /// vaDeriveImage: the CAPTURE buffer itself, when its layout is a VA
+    /// image format (linear NV12, P010, NV16 = P208) in one memory plane;
+    /// tiled and packed layouts are refused so clients fall back to
+    /// vaGetImage.
     pub fn derive_image(&self, surface_id: u32) -> VaResult<va::VAImage> {
         let s = self.surface(surface_id)?;
         let session = &s.backing.session;
-        if session.layout != Layout::Nv12 || session.capture_format.planes.len() != 1 {
-            return Err(VaError::OperationFailed("vaDeriveImage: CAPTURE layout is not linear single-plane NV12".into()));
-        }
+        let kind = match session.layout {
+            Layout::Nv12 | Layout::P010 | Layout::Nv16 => ImageKind::of_layout(session.layout),
+            _ => None,
+        };
+        let Some(kind) = kind.filter(|_| session.capture_format.planes.len() == 1) else {
+            return Err(VaError::OperationFailed(format!("vaDeriveImage: CAPTURE layout {:?} in {} memory planes is not a VA image", session.layout, session.capture_format.planes.len())));
+        };
         if s.state.lock().derived.is_some() {
             return Err(VaError::SurfaceBusy);
         }
         let [y, uv] = session.plane_layout();
         let size = session.capture_sizes(s.index).first().copied().unwrap_or(0);
         let image = va::VAImage {
-            format: nv12_format(),
+            format: kind.va_format(),
             width: s.width as u16,
             height: s.height as u16,
             data_size: size,
@@ -170,7 +261,7 @@ impl Driver {
     pub fn get_image(&self, surface_id: u32, x: i32, y: i32, w: u32, h: u32, image_id: u32) -> VaResult<()> {
         let s = self.surface(surface_id)?;
         let img = self.image(image_id)?;
-        if img.image.format.fourcc != va::VA_FOURCC_NV12 || img.derived_from.is_some() {
+        if Some(img.image.format.fourcc) != ImageKind::of_layout(s.backing.session.layout).map(|k| k.fourcc) || img.derived_from.is_some() {
             return Err(VaError::InvalidImageFormat);
         }
         log::debug!("vaGetImage({surface_id:#x}, {x},{y} {w}x{h}) into {}x{} pitches {:?} offsets {:?}", img.image.width, img.image.height, img.image.pitches, img.image.offsets);
@@ -191,9 +282,7 @@ impl Driver {
     pub fn put_image(&self, surface_id: u32, image_id: u32, sx: i32, sy: i32, sw: u32, sh: u32, dx: i32, dy: i32, dw: u32, dh: u32) -> VaResult<()> {
         let s = self.surface(surface_id)?;
         let img = self.image(image_id)?;
-        if img.image.format.fourcc != va::VA_FOURCC_NV12 || img.derived_from.is_some() {
-            return Err(VaError::InvalidImageFormat);
-        }
+        let kind = ImageKind::of_layout(s.backing.session.layout).filter(|k| k.fourcc == img.image.format.fourcc && img.derived_from.is_none()).ok_or(VaError::InvalidImageFormat)?;
         if sw != dw || sh != dh {
             return Err(VaError::Unimplemented);
         }
@@ -205,8 +294,9 @@ impl Driver {
         let buf = self.buffer(img.image.buf)?;
         let mut shifted = img.image;
         // point the image planes at the source origin
-        shifted.offsets[0] += sy as u32 * shifted.pitches[0] + sx as u32;
-        shifted.offsets[1] += (sy as u32 / 2) * shifted.pitches[1] + (sx as u32 & !1);
+        let bps = kind.bytes_per_sample;
+        shifted.offsets[0] += sy as u32 * shifted.pitches[0] + sx as u32 * bps;
+        shifted.offsets[1] += (sy as u32 / kind.chroma_rows_div) * shifted.pitches[1] + (sx as u32 & !1) * bps;
         self.transfer(&s, (dx, dy), &buf, &shifted, w, h, false)
     }
 
@@ -224,9 +314,10 @@ impl Driver {
                     let mut ok = true;
                     for (p, pl) in planes.iter().enumerate() {
                         let Some(cap) = mem.get_mut(pl.object) else { return false };
-                        let (cx, cy, ch) = if p == 0 { (x, y, h) } else { (x & !1, y / 2, h.div_ceil(2)) };
+                        let d = layout.chroma_rows_div();
+                        let (cx, cy, ch) = if p == 0 { (x, y, h) } else { (x & !1, y / d, h.div_ceil(d)) };
                         let cw = if p == 0 { w } else { (w + (x & 1)).div_ceil(2) * 2 };
-                        ok &= copy_rect(layout, pl, cap, (cx, cy), img, image.offsets[p] as usize, image.pitches[p] as usize, (0, 0), cw, ch, to_image);
+                        ok &= transfer_plane(layout, pl, cap, (cx, cy), img, image.offsets[p] as usize, image.pitches[p] as usize, cw, ch, to_image);
                     }
                     ok
                 })
@@ -236,7 +327,7 @@ impl Driver {
             return Err(VaError::InvalidParameter("image too small for the rectangle".into()));
         }
         #[cfg(feature = "bench-counters")]
-        crate::v4l2::counters::add_picture(w * h * 3 / 2);
+        crate::v4l2::counters::add_picture(w * h * 3 / 2 * layout.bit_depth().div_ceil(8) as usize);
         Ok(())
     }
 }
@@ -271,6 +362,54 @@ mod tests {
         for r in 0..40 {
             assert_eq!(&sub[r * 20..r * 20 + 20], &src[(10 + r) * 64 + 20..(10 + r) * 64 + 40]);
         }
+    }
+    #[test]
+    fn tiled4_offsets() {
+        // NV12_4L4: 4x4 tiles of 16 bytes; a tile row spans 4 lines.
+        let pl = PlaneLayout { object: 0, offset: 0, pitch: 16 };
+        assert_eq!(offset_in(Layout::Nv12Tiled4, &pl, 3, 0), 3);
+        assert_eq!(offset_in(Layout::Nv12Tiled4, &pl, 0, 1), 4);
+        assert_eq!(offset_in(Layout::Nv12Tiled4, &pl, 4, 0), 16);
+        assert_eq!(offset_in(Layout::Nv12Tiled4, &pl, 0, 4), 64);
+        assert_eq!(offset_in(Layout::Nv12Tiled4, &pl, 5, 6), 64 + 16 + 2 * 4 + 1);
+    }
+    #[test]
+    fn packed10_round_trip() {
+        // 8 samples 0x3ff, 1, 2, ... packed LSB first: 4 samples in 5 bytes.
+        let vals: [u16; 8] = [0x3ff, 1, 2, 0x155, 0x2aa, 7, 0x200, 9];
+        let mut row = [0u8; 10];
+        for (i, v) in vals.iter().enumerate() {
+            let bit = i * 10;
+            let w = (*v as u32) << (bit % 8);
+            row[bit / 8] |= w as u8;
+            row[bit / 8 + 1] |= (w >> 8) as u8;
+        }
+        let mut img = [0u8; 10];
+        assert!(packed10_row(&mut row, 3, &mut img, 5, true));
+        for i in 0..5 {
+            assert_eq!(u16::from_le_bytes([img[2 * i], img[2 * i + 1]]), vals[3 + i] << 6);
+        }
+        let before = row;
+        assert!(packed10_row(&mut row, 3, &mut img, 5, false));
+        assert_eq!(row, before);
+        img[0..2].copy_from_slice(&(0x123u16 << 6).to_le_bytes());
+        assert!(packed10_row(&mut row, 3, &mut img, 1, false));
+        let mut one = [0u8; 2];
+        assert!(packed10_row(&mut row, 3, &mut one, 1, true));
+        assert_eq!(u16::from_le_bytes(one), 0x123 << 6);
+        let mut back = [0u8; 4];
+        assert!(packed10_row(&mut row, 2, &mut back, 2, true));
+        assert_eq!(u16::from_le_bytes([back[0], back[1]]), 2 << 6, "neighbours untouched");
+        assert_eq!(u16::from_le_bytes([back[2], back[3]]), 0x123 << 6);
+        assert!(!packed10_row(&mut row, 6, &mut [0u8; 8], 4, true), "past the row");
+    }
+    #[test]
+    fn p010_and_nv16_planes() {
+        let pl = PlaneLayout { object: 0, offset: 0, pitch: 8 };
+        let mut cap: Vec<u8> = (0..32).collect();
+        let mut img = vec![0u8; 4 * 2];
+        assert!(transfer_plane(Layout::P010, &pl, &mut cap, (1, 1), &mut img, 0, 4, 2, 2, true));
+        assert_eq!(img, [10, 11, 12, 13, 18, 19, 20, 21]);
     }
     #[test]
     fn out_of_bounds_is_refused() {

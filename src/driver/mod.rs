@@ -225,6 +225,6 @@ impl Driver {
 
     /// vaQueryImageFormats.
     pub fn image_formats(&self) -> Vec<va::VAImageFormat> {
-        image::formats()
+        image::formats(self.routes.iter().fold(0, |m, r| m | r.rt_formats))
     }
 }
