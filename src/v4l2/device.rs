@@ -249,21 +249,26 @@ impl VideoNode {
         Some(q)
     }
 
-    /// The valid indices of a menu control.
-    pub fn menu_items(&self, id: u32) -> Vec<i64> {
-        let Some(q) = self.query_ext_ctrl(id) else { return Vec::new() };
+    /// The valid indices of a menu control (none if the control does not
+    /// exist). EINVAL marks a skipped entry; any other error (EBUSY, ENOMEM,
+    /// ...) fails the probe rather than silently dropping, say, the High
+    /// profile for the whole display.
+    pub fn menu_items(&self, id: u32) -> V4l2Result<Vec<i64>> {
+        let Some(q) = self.query_ext_ctrl(id) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         let mut i = q.minimum;
         while i <= q.maximum && out.len() < 64 {
             let mut m: k::v4l2_querymenu = zeroed();
             m.id = id;
             m.index = i as u32;
-            if ioctl(self.raw(), VIDIOC_QUERYMENU, "VIDIOC_QUERYMENU", &mut m).is_ok() {
-                out.push(i);
+            match ioctl(self.raw(), VIDIOC_QUERYMENU, "VIDIOC_QUERYMENU", &mut m) {
+                Ok(_) => out.push(i),
+                Err(e) if e.errno() == Some(libc::EINVAL) => {}
+                Err(e) => return Err(e),
             }
             i += 1;
         }
-        out
+        Ok(out)
     }
 
     /// S_EXT_CTRLS, into a request when `request_fd` is given.

@@ -272,7 +272,7 @@ pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<Dec
                 continue;
             }
         };
-        let menus = p.menus.iter().map(|&id| (id, node.menu_items(id))).collect();
+        let menus = p.menus.iter().map(|&id| node.menu_items(id).map(|m| (id, m))).collect::<Result<_, _>>()?;
         let controls = p.controls.iter().copied().filter(|&id| node.query_ext_ctrl(id).is_some()).collect();
         coded.push(CodedCaps { fourcc, sizes, capture, menus, controls });
     }
