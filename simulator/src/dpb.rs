@@ -394,16 +394,7 @@ impl Dpb {
                     None
                 };
                 if let Some(t) = target {
-                    list.insert(idx.min(list.len()), t);
-                    idx += 1;
-                    let mut k = idx;
-                    while k < list.len() {
-                        if list[k] == t {
-                            list.remove(k);
-                        } else {
-                            k += 1;
-                        }
-                    }
+                    place_modified(&mut list, &mut idx, t);
                 }
             }
             list.truncate(n);
@@ -473,22 +464,29 @@ impl Dpb {
                     None
                 };
                 if let Some(t) = target {
-                    list.insert(idx.min(list.len()), t);
-                    idx += 1;
-                    let mut k = idx;
-                    while k < list.len() {
-                        if list[k] == t {
-                            list.remove(k);
-                        } else {
-                            k += 1;
-                        }
-                    }
+                    place_modified(&mut list, &mut idx, t);
                 }
             }
             list.truncate(n);
             lists[l] = list;
         }
         lists
+    }
+}
+
+
+/// 8.2.4.3.1/8.2.4.3.2: put the picture a modification names at `idx`, move
+/// `idx` on, and drop the picture's later occurrence from the list.
+fn place_modified<T: PartialEq + Copy>(list: &mut Vec<T>, idx: &mut usize, t: T) {
+    list.insert((*idx).min(list.len()), t);
+    *idx += 1;
+    let mut k = *idx;
+    while k < list.len() {
+        if list[k] == t {
+            list.remove(k);
+        } else {
+            k += 1;
+        }
     }
 }
 

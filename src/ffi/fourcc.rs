@@ -2,7 +2,7 @@
 //! bindgen cannot evaluate (videodev2.h builds them with a function-like
 //! macro). Raw constants only; each codec names its own.
 
-const fn fourcc(a: u8, b: u8, c: u8, d: u8) -> u32 {
+pub const fn fourcc(a: u8, b: u8, c: u8, d: u8) -> u32 {
     (a as u32) | ((b as u32) << 8) | ((c as u32) << 16) | ((d as u32) << 24)
 }
 

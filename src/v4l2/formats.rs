@@ -1,9 +1,5 @@
 //! Pixel formats (fourccs) the driver knows, coded and raw.
 
-pub const fn fourcc(a: u8, b: u8, c: u8, d: u8) -> u32 {
-    (a as u32) | ((b as u32) << 8) | ((c as u32) << 16) | ((d as u32) << 24)
-}
-
 // The coded formats are uAPI constants each codec names; re-exported here
 // so every fourcc the driver knows is reachable from one module.
 pub use crate::ffi::fourcc::*;
