@@ -2,7 +2,8 @@
 #
 #   make                  release build
 #   make stage            target/stage/hantro_drv_video.so, for LIBVA_DRIVERS_PATH
-#   make install          into libva's driver dir (pkg-config libva driverdir)
+#   make install          into libva's driver dir (pkg-config libva driverdir),
+#                         plus <name>_drv_video.so links for DRM_NAMES
 #                         PREFIX / DESTDIR / DRIVERDIR override the location
 #   make test             everything CI runs (same as scripts/test-all.sh)
 #   make aarch64          cross build for aarch64-unknown-linux-gnu (installs the
@@ -37,11 +38,31 @@ stage: build
 	cp -f $(SO) target/stage/hantro_drv_video.so
 	@echo "LIBVA_DRIVERS_PATH=$(CURDIR)/target/stage LIBVA_DRIVER_NAME=hantro"
 
+# DRM driver names of the boards' GPU render nodes (panfrost: RK3566/RK3568/
+# RK3399, Allwinner H6; panthor: RK3588; lima: Allwinner A64/H5; etnaviv:
+# i.MX8M) and display nodes. libva (no LIBVA_DRIVER_NAME) loads
+# <drmGetVersion name>_drv_video.so, so `make install` links each
+# <name>_drv_video.so -> hantro_drv_video.so. A file of that name that is not
+# our link is left alone (reported). `make install DRM_NAMES=` links none.
+DRM_NAMES ?= panfrost panthor lima etnaviv rockchip sun4i-drm imx-drm imx-dcss mxsfb-drm
+
 install: build
 	install -d "$(DESTDIR)$(DRIVERDIR)"
 	install -m 0644 $(SO) "$(DESTDIR)$(DRIVERDIR)/hantro_drv_video.so"
+	@cd "$(DESTDIR)$(DRIVERDIR)" && for n in $(DRM_NAMES); do \
+	  l="$${n}_drv_video.so"; \
+	  if [ -e "$$l" -o -L "$$l" ] && [ "$$(readlink "$$l")" != hantro_drv_video.so ]; then \
+	    echo "not linking $$l: $(DESTDIR)$(DRIVERDIR)/$$l exists and is not ours" >&2; \
+	  else \
+	    ln -sfn hantro_drv_video.so "$$l" && echo "$(DESTDIR)$(DRIVERDIR)/$$l -> hantro_drv_video.so"; \
+	  fi; \
+	done
 
 uninstall:
+	@cd "$(DESTDIR)$(DRIVERDIR)" 2>/dev/null && for n in $(DRM_NAMES); do \
+	  l="$${n}_drv_video.so"; \
+	  if [ -L "$$l" ] && [ "$$(readlink "$$l")" = hantro_drv_video.so ]; then rm -f "$$l"; fi; \
+	done; true
 	rm -f "$(DESTDIR)$(DRIVERDIR)/hantro_drv_video.so"
 
 test:
