@@ -143,7 +143,7 @@ fn table() -> Probe {
         ("MEDIA_REQUEST_IOC_REINIT", media::MEDIA_REQUEST_IOC_REINIT),
         ("DMA_BUF_IOCTL_SYNC", mmap::DMA_BUF_IOCTL_SYNC),
     ] {
-        p.val(name, v as u64);
+        p.val(name, v);
     }
     p.val("MEDIA_ENT_F_PROC_VIDEO_DECODER", media::MEDIA_ENT_F_PROC_VIDEO_DECODER as u64);
     p.val("MEDIA_INTF_T_V4L_VIDEO", media::MEDIA_INTF_T_V4L_VIDEO as u64);

@@ -442,7 +442,7 @@ fn child_hostile_vtable() {
     let f = fixture(&v);
     let table = cases(&v, &f);
     let mut bad = Vec::new();
-    println!("{:<28} {:<66} {:<26} {}", "entry", "input", "expected", "got");
+    println!("{:<28} {:<66} {:<26} got", "entry", "input", "expected");
     for c in &table {
         let got = (c.run)();
         let mark = if got as u32 == c.want { "" } else { "   <-- WRONG" };

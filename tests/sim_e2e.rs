@@ -16,6 +16,7 @@
 //! - `mpv --hwdec=vaapi-copy`: no fallback or decode error in its log, PNG
 //!   frames identical to mpv's own software decode (which alone proves
 //!   nothing: mpv falls back to software when VA fails).
+//!
 //! Needs target/release/libhantro_drv_video.so and libhantro_sim.so
 //! (scripts/test-all.sh builds them); fails, never skips, without them.
 use std::path::{Path, PathBuf};

@@ -214,14 +214,17 @@ pub fn slice_params(u: &mut Unstructured) -> Result<va::VASliceParameterBufferH2
     if u8::arbitrary(u)? % 2 == 1 {
         return raw(u);
     }
-    let mut sp = va::VASliceParameterBufferH264::default();
-    sp.slice_type = u8::arbitrary(u)? % 10;
-    sp.num_ref_idx_l0_active_minus1 = u8::arbitrary(u)? % 32;
-    sp.num_ref_idx_l1_active_minus1 = u8::arbitrary(u)? % 32;
-    sp.luma_log2_weight_denom = u8::arbitrary(u)? % 8;
-    sp.chroma_log2_weight_denom = u8::arbitrary(u)? % 8;
-    sp.slice_data_bit_offset = u16::arbitrary(u)?;
-    sp.direct_spatial_mv_pred_flag = u8::arbitrary(u)? & 1;
+    // field initialisers run in the order written: the input decodes as before
+    let mut sp = va::VASliceParameterBufferH264 {
+        slice_type: u8::arbitrary(u)? % 10,
+        num_ref_idx_l0_active_minus1: u8::arbitrary(u)? % 32,
+        num_ref_idx_l1_active_minus1: u8::arbitrary(u)? % 32,
+        luma_log2_weight_denom: u8::arbitrary(u)? % 8,
+        chroma_log2_weight_denom: u8::arbitrary(u)? % 8,
+        slice_data_bit_offset: u16::arbitrary(u)?,
+        direct_spatial_mv_pred_flag: u8::arbitrary(u)? & 1,
+        ..Default::default()
+    };
     let (n0, n1) = (u8::arbitrary(u)? % 33, u8::arbitrary(u)? % 33);
     for i in 0..32 {
         sp.RefPicList0[i] = if i < n0 as usize { Pic::arbitrary(u)?.to_va() } else { invalid() };

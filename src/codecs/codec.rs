@@ -174,7 +174,10 @@ impl<'a> PictureBuffers<'a> {
 /// Every (slice parameter, slice bytes) of a picture: the `num_elements`
 /// parameter structs of each slice parameter buffer, each cut out of its
 /// data buffer by `(offset, size)` (bounds-checked).
-pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) -> (u32, u32)) -> Result<SmallVec<[(P, &'a [u8]); 4]>, String> {
+/// Each slice's parameter struct with its bytes.
+pub type Slices<'a, P> = SmallVec<[(P, &'a [u8]); 4]>;
+
+pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) -> (u32, u32)) -> Result<Slices<'a, P>, String> {
     let mut out = SmallVec::new();
     for s in pic.slices {
         for i in 0..s.num_elements as usize {

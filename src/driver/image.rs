@@ -85,6 +85,9 @@ fn offset_in(layout: Layout, pl: &PlaneLayout, x: usize, y: usize) -> usize {
 /// Copies a `w`x`h` byte rectangle between a CAPTURE plane and a linear image
 /// plane. `to_image` picks the direction. Bounds-checked: returns false if a
 /// row would fall outside either buffer.
+// One rectangle between a CAPTURE plane and an image plane: the two
+// positions, the image's offset/pitch and the direction are all needed.
+#[allow(clippy::too_many_arguments)]
 fn copy_rect(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize, usize), img: &mut [u8], img_off: usize, img_pitch: usize, (dx, dy): (usize, usize), w: usize, h: usize, to_image: bool) -> bool {
     for row in 0..h {
         let mut x = 0;

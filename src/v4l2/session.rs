@@ -442,12 +442,10 @@ impl Session {
         let si = self.acquire_slot(timeout)?;
         let mut st = self.state.lock();
         let r = self.submit_locked(&mut st, si, sub, timeout);
-        if r.is_err() {
-            if !st.in_flight.iter().any(|f| f.slot == si) {
-                let slot = &mut st.slots[si];
-                slot.needs_reinit = media::request_reinit(slot.request.as_raw_fd()).is_err();
-                slot.busy = false;
-            }
+        if r.is_err() && !st.in_flight.iter().any(|f| f.slot == si) {
+            let slot = &mut st.slots[si];
+            slot.needs_reinit = media::request_reinit(slot.request.as_raw_fd()).is_err();
+            slot.busy = false;
         }
         r
     }

@@ -77,7 +77,7 @@ pub(crate) fn out<'a, T>(p: *mut T) -> VaResult<&'a mut T> {
 
 /// A client array of `n` elements (NULL allowed only when n == 0).
 pub(crate) fn slice<'a, T>(p: *const T, n: i64) -> VaResult<&'a [T]> {
-    if n < 0 || n > (1 << 24) {
+    if !(0..=(1 << 24)).contains(&n) {
         return Err(VaError::InvalidParameter(format!("element count {n}")));
     }
     if n == 0 {
@@ -91,7 +91,7 @@ pub(crate) fn slice<'a, T>(p: *const T, n: i64) -> VaResult<&'a [T]> {
 }
 
 pub(crate) fn slice_mut<'a, T>(p: *mut T, n: i64) -> VaResult<&'a mut [T]> {
-    if n < 0 || n > (1 << 24) {
+    if !(0..=(1 << 24)).contains(&n) {
         return Err(VaError::InvalidParameter(format!("element count {n}")));
     }
     if n == 0 {

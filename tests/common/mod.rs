@@ -115,7 +115,9 @@ macro_rules! vcall {
         let v: &$crate::common::Va = &$va;
         let f = v.vt.$f.expect(concat!(stringify!($f), " not filled"));
         // SAFETY: the test passes arguments as the VA API describes, or
-        // deliberately hostile ones the driver must reject.
+        // deliberately hostile ones the driver must reject (the argument
+        // expressions are the test's own, evaluated inside on purpose).
+        #[allow(clippy::macro_metavars_in_unsafe)]
         unsafe { f(v.ptr() $(, $a)*) }
     }};
 }
@@ -407,7 +409,7 @@ pub fn record_first_picture(stream: &Path) -> PathBuf {
 
 /// The buffers [`record_first_picture`] wrote, in render order.
 pub fn load_picture(dir: &Path) -> Vec<RecordedBuffer> {
-    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".bin")).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".bin")).collect();
     names.sort();
     let bufs: Vec<RecordedBuffer> = names
         .iter()
