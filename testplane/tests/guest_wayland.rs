@@ -30,6 +30,7 @@
 //!   chroma bilinearly, so chroma edges differ) and the RDD process decoded
 //!   at least k + 1 pictures; no crash. Firefox's own log wording is only
 //!   reported (it changed between 140 and 153).
+//!
 //! The guest's package versions (out/versions.txt) are printed, and are part
 //! of every failure message.
 //! Every check of the suite must be present and PASS; never skips.
