@@ -171,14 +171,15 @@ impl<'a> PictureBuffers<'a> {
     }
 }
 
-/// Every (slice parameter, slice bytes) of a picture: the `num_elements`
-/// parameter structs of each slice parameter buffer, each cut out of its
-/// data buffer by `(offset, size)` (bounds-checked).
 /// Each slice's parameter struct with its bytes.
 pub type Slices<'a, P> = SmallVec<[(P, &'a [u8]); 4]>;
 
-pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) -> (u32, u32)) -> Result<Slices<'a, P>, String> {
-    let mut out = SmallVec::new();
+/// Every (slice parameter, slice bytes) of a picture: the `num_elements`
+/// parameter structs of each slice parameter buffer, each cut out of its
+/// data buffer by `(offset, size)` (bounds-checked), appended to `out`.
+/// Filled in place: parameter structs are large (H.264's is 3 KiB), and
+/// returning the list by value moved it twice per picture.
+pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) -> (u32, u32), out: &mut Slices<'a, P>) -> Result<(), String> {
     for s in pic.slices {
         for i in 0..s.num_elements as usize {
             let p: P = pod::read(s.params, i).ok_or_else(|| format!("slice parameter buffer holds fewer than {} elements", s.num_elements))?;
@@ -187,7 +188,7 @@ pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) ->
             out.push((p, &s.data[off as usize..end]));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// How a picture was coded: V4L2 DPBs of field codecs need it for their

@@ -169,7 +169,8 @@ impl Translator for H264Translator {
     fn translate<'a>(&mut self, pic: &PictureBuffers<'a>, refs: &dyn Refs) -> Result<PicturePlan<'a>, String> {
         let pp: va::VAPictureParameterBufferH264 = pic.read(va::VAPictureParameterBufferType).ok_or("H.264 picture without picture parameters")??;
         let iq: Option<va::VAIQMatrixBufferH264> = pic.read(va::VAIQMatrixBufferType).transpose()?;
-        let slices = codec::slices_of::<va::VASliceParameterBufferH264>(pic, |p| (p.slice_data_offset, p.slice_data_size))?;
+        let mut slices = codec::Slices::<va::VASliceParameterBufferH264>::new();
+        codec::slices_of(pic, |p| (p.slice_data_offset, p.slice_data_size), &mut slices)?;
         if slices.is_empty() {
             return Err("H.264 picture without slices".into());
         }
