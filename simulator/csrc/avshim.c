@@ -44,9 +44,9 @@ static int get_buffer(AVCodecContext *avctx, AVFrame *frame, int flags)
     return 0;
 }
 
-simdec *simdec_new(void)
+simdec *simdec_new(int codec_id)
 {
-    const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+    const AVCodec *codec = avcodec_find_decoder((enum AVCodecID)codec_id);
     simdec *s;
     if (!codec)
         return NULL;

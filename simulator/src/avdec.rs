@@ -1,4 +1,4 @@
-//! FFI to csrc/avshim.c (libavcodec H.264 software decoder).
+//! FFI to csrc/avshim.c (a libavcodec software decoder, by codec id).
 //!
 //! A ~150-line C shim compiled with `cc` instead of `ffmpeg-sys-next`: the
 //! simulator needs four libavcodec calls and a get_buffer2 hook; the -sys
@@ -22,7 +22,7 @@ struct RawPic {
 }
 
 extern "C" {
-    fn simdec_new() -> *mut RawDec;
+    fn simdec_new(codec_id: c_int) -> *mut RawDec;
     fn simdec_free(d: *mut RawDec);
     fn simdec_decode(d: *mut RawDec, data: *const u8, size: c_int, pic: *mut RawPic) -> c_int;
 }
@@ -41,8 +41,11 @@ pub struct Picture<'a> {
 }
 
 impl AvDecoder {
-    pub fn new() -> Option<Self> {
-        let p = unsafe { simdec_new() };
+    /// A decoder for libavcodec's `AVCodecID` `codec_id`.
+    pub fn new(codec_id: i32) -> Option<Self> {
+        // SAFETY: simdec_new takes a plain int and returns an owned decoder
+        // or NULL; the pointer is freed once, in Drop.
+        let p = unsafe { simdec_new(codec_id) };
         if p.is_null() { None } else { Some(AvDecoder(p)) }
     }
 

@@ -6,8 +6,8 @@
 use crate::bits::split_annexb;
 use crate::ctrls::{struct_bytes, Personality};
 use crate::device::Sim;
-use crate::dpb::Dpb;
-use crate::h264::*;
+use super::dpb::Dpb;
+use super::header::*;
 use crate::layout::{read_i420, Layout};
 use crate::uapi::*;
 use libc::c_void;

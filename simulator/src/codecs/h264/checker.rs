@@ -1,34 +1,11 @@
 //! The simulated decoder core: checks the controls of a request against its
 //! own parse of the bitstream and its own DPB model, rebuilds SPS/PPS, decodes
 //! with libavcodec and writes the picture in the CAPTURE layout.
-use crate::avdec::AvDecoder;
 use crate::bits::split_annexb;
-use crate::ctrls::CtrlValues;
-use crate::dpb::{Dpb, Poc, RefPic};
-use crate::h264::*;
-use crate::layout::{write_picture, Layout};
+use super::dpb::{Dpb, Poc, RefPic};
+use super::header::*;
+use crate::codec::{Job, Pixels};
 use crate::uapi::*;
-
-pub struct CaptureTarget<'a> {
-    pub index: u32,
-    pub mem: &'a mut [u8],
-    pub layout: Layout,
-    pub width: usize,
-    pub height: usize,
-}
-
-pub struct JobIn<'a> {
-    pub ctrls: &'a CtrlValues,
-    pub data: &'a [u8],
-    pub out_ts: u64,
-    pub hold: bool,
-    /// (CAPTURE index, timestamp of the picture it holds) for every CAPTURE
-    /// buffer holding a decoded picture, except the destination.
-    pub cap_ts: Vec<(u32, u64)>,
-    pub skip_pixels: bool,
-    pub frame_based: bool,
-    pub annexb: bool,
-}
 
 struct CurPic {
     sps: v4l2_ctrl_h264_sps,
@@ -47,7 +24,8 @@ struct CurPic {
 
 #[derive(Default)]
 pub struct Engine {
-    dec: Option<AvDecoder>,
+    /// frame-based decode mode (all slices of a picture per request)
+    pub frame_based: bool,
     pub dpb: Dpb,
     cur: Option<CurPic>,
     pub pictures: u64,
@@ -62,8 +40,13 @@ fn diff<T: PartialEq + std::fmt::Debug>(errs: &mut Vec<String>, field: &str, exp
 }
 
 impl Engine {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(frame_based: bool) -> Self {
+        Engine { frame_based, ..Self::default() }
+    }
+
+    /// Forgets the partially received picture (its slices are never decoded).
+    pub fn drop_picture(&mut self) {
+        self.cur = None;
     }
 
     /// Whether slices of a picture are pending (slice-based mode).
@@ -72,7 +55,9 @@ impl Engine {
     }
 
     /// Runs one request.  Returns (errors, picture_complete).
-    pub fn run(&mut self, job: &JobIn, cap: &mut CaptureTarget) -> (Vec<String>, bool) {
+    pub fn run(&mut self, job: &Job, px: &mut dyn Pixels) -> (Vec<String>, bool) {
+        let frame_based = self.frame_based;
+        let annexb = job.ctrls.menu(CID_H264_START_CODE) == Some(1);
         let mut errs = Vec::new();
         let sps: Option<v4l2_ctrl_h264_sps> = job.ctrls.get_struct(CID_H264_SPS);
         let pps: Option<v4l2_ctrl_h264_pps> = job.ctrls.get_struct(CID_H264_PPS);
@@ -86,7 +71,7 @@ impl Engine {
             }
         };
         // NAL units of the OUTPUT buffer
-        let nals: Vec<&[u8]> = if job.annexb {
+        let nals: Vec<&[u8]> = if annexb {
             if !job.data.starts_with(&[0, 0, 1]) && !job.data.starts_with(&[0, 0, 0, 1]) {
                 errs.push("bitstream: START_CODE_ANNEX_B selected but OUTPUT buffer does not start with 00 00 01".into());
             }
@@ -123,11 +108,11 @@ impl Engine {
             return (errs, !job.hold);
         }
         let (cw, ch) = coded_size(&sps);
-        if cw as usize > cap.width.max(16) || ch as usize > cap.height.max(16) {
-            errs.push(format!("sps: coded size {cw}x{ch} larger than CAPTURE format {}x{}", cap.width, cap.height));
+        if cw as usize > job.cap_width.max(16) || ch as usize > job.cap_height.max(16) {
+            errs.push(format!("sps: coded size {cw}x{ch} larger than CAPTURE format {}x{}", job.cap_width, job.cap_height));
             return (errs, true);
         }
-        if job.frame_based && self.cur.is_some() {
+        if frame_based && self.cur.is_some() {
             self.cur = None;
         }
         let mut first = true;
@@ -149,7 +134,7 @@ impl Engine {
             if first && held_first_field && sh.field_pic && self.cur.as_ref().is_some_and(|c| c.sh.frame_num == sh.frame_num) {
                 // slice-based: the second field of the held first field
                 // starts, so the first field is complete
-                let mut e = self.finish(cap, job.skip_pixels);
+                let mut e = self.finish(px);
                 errs.append(&mut e);
             }
             if self.cur.is_none() {
@@ -171,7 +156,7 @@ impl Engine {
                 check_same_picture(&mut errs, c, &sps, &pps, sm.as_ref(), &dp);
                 self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
             }
-            if !job.frame_based {
+            if !frame_based {
                 if let Some(sp) = job.ctrls.get_struct::<v4l2_ctrl_h264_slice_params>(CID_H264_SLICE_PARAMS) {
                     self.check_slice_params(&mut errs, &sps, &pps, &sh, &sp, &dp, job);
                 } else {
@@ -185,8 +170,8 @@ impl Engine {
             cur.slices.push(s.to_vec());
             first = false;
         }
-        if job.frame_based || !job.hold {
-            let mut e = self.finish(cap, job.skip_pixels);
+        if frame_based || !job.hold {
+            let mut e = self.finish(px);
             errs.append(&mut e);
             (errs, true)
         } else {
@@ -195,7 +180,7 @@ impl Engine {
     }
 
     /// Decodes the pending picture into `cap` and updates the DPB model.
-    pub fn finish(&mut self, cap: &mut CaptureTarget, skip_pixels: bool) -> Vec<String> {
+    pub fn finish(&mut self, px: &mut dyn Pixels) -> Vec<String> {
         let mut errs = Vec::new();
         let Some(cur) = self.cur.take() else { return errs };
         let mut au = Vec::new();
@@ -208,21 +193,7 @@ impl Engine {
         // libavcodec allocates the frame with the first field: a second field
         // completes it without a new picture
         let second_field = self.dpb.is_second_field(&cur.sh, cur.ts);
-        if !skip_pixels {
-            if self.dec.is_none() {
-                self.dec = AvDecoder::new();
-            }
-            match self.dec.as_mut().map(|d| d.decode(&au)) {
-                Some(Ok(pic)) => {
-                    if !pic.new_pic && !second_field {
-                        errs.push("decoder: access unit produced no new picture".into());
-                    }
-                    write_picture(&pic, cap.width, cap.height, cap.layout, cap.mem);
-                }
-                Some(Err(e)) => errs.push(format!("decoder: libavcodec error {e}")),
-                None => errs.push("decoder: cannot open libavcodec H.264 decoder".into()),
-            }
-        }
+        errs.extend(px.decode(&au, !second_field));
         for p in self.dpb.finish_picture(&cur.sps, &cur.sh, &cur.poc, cur.ts) {
             errs.push(format!("bitstream: {p}"));
         }
@@ -237,7 +208,7 @@ impl Engine {
         sh: &SliceHeader,
         poc: &Poc,
         dp: &v4l2_ctrl_h264_decode_params,
-        job: &JobIn,
+        job: &Job,
     ) {
         diff(errs, "decode_params.nal_ref_idc", sh.nal_ref_idc as u16, dp.nal_ref_idc);
         diff(errs, "decode_params.frame_num", sh.frame_num as u16, dp.frame_num);
@@ -275,7 +246,7 @@ impl Engine {
         self.check_dpb(errs, sps, sh, dp, job);
     }
 
-    fn check_dpb(&self, errs: &mut Vec<String>, sps: &v4l2_ctrl_h264_sps, sh: &SliceHeader, dp: &v4l2_ctrl_h264_decode_params, job: &JobIn) {
+    fn check_dpb(&self, errs: &mut Vec<String>, sps: &v4l2_ctrl_h264_sps, sh: &SliceHeader, dp: &v4l2_ctrl_h264_decode_params, job: &Job) {
         let mfn = Dpb::max_frame_num(sps);
         // IDR pictures reference nothing: the model is cleared by the IDR
         // (the second field of an IDR picture has its first field).
@@ -354,7 +325,7 @@ impl Engine {
         sh: &SliceHeader,
         sp: &v4l2_ctrl_h264_slice_params,
         dp: &v4l2_ctrl_h264_decode_params,
-        job: &JobIn,
+        job: &Job,
     ) {
         // "Offset in bits to slice_data() from the beginning of this slice":
         // counted from the NAL unit header or from slice_header(); accept both.

@@ -6,7 +6,7 @@
 //! marked as used for reference.  Limitation: short-/long-term marking is
 //! per frame store (a pair with one long-term and one short-term field is
 //! modelled as long-term).
-use crate::h264::SliceHeader;
+use super::header::SliceHeader;
 use crate::uapi::*;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -564,7 +564,7 @@ mod tests {
         // frame_num 2 is no longer a reference, its top field still is
         let mut g = field(false, true, 3, false, 12);
         g.adaptive_ref_pic_marking = true;
-        g.mmcos = vec![crate::h264::Mmco { op: 1, difference_of_pic_nums_minus1: 2, ..Default::default() }];
+        g.mmcos = vec![crate::codecs::h264::header::Mmco { op: 1, difference_of_pic_nums_minus1: 2, ..Default::default() }];
         decode(&mut d, &s, &g, 4000);
         assert_eq!(d.refs.iter().map(|r| (r.ts, r.fields)).collect::<Vec<_>>(), vec![(2000, 3), (3000, 1), (4000, 1)]);
     }
