@@ -28,6 +28,7 @@ extern "C" {
 }
 
 pub struct AvDecoder(*mut RawDec);
+// SAFETY: the decoder is only used through &mut self (one thread at a time); libavcodec contexts may move between threads.
 unsafe impl Send for AvDecoder {}
 
 /// A decoded 8-bit 4:2:0 picture at the coded (macroblock aligned) size.
@@ -59,6 +60,7 @@ impl AvDecoder {
             linesize: [0; 3],
             new_pic: 0,
         };
+        // SAFETY: self.0 is a live decoder (NULL never stored); `au` outlives the call and libavcodec copies what it keeps; `pic` is a local it fills.
         let r = unsafe { simdec_decode(self.0, au.as_ptr(), au.len() as c_int, &mut pic) };
         if r < 0 {
             return Err(r);
@@ -72,6 +74,7 @@ impl AvDecoder {
             if pic.data[i].is_null() {
                 return &[];
             }
+            // SAFETY: the shim returns planes of the frame it keeps referenced until the next decode call, and `Picture` borrows self, so the rows (linesize * rows bytes) stay valid while the slice lives.
             unsafe { std::slice::from_raw_parts(pic.data[i], pic.linesize[i] as usize * rows) }
         };
         Ok(Picture {
@@ -87,6 +90,7 @@ impl AvDecoder {
 
 impl Drop for AvDecoder {
     fn drop(&mut self) {
+        // SAFETY: self.0 came from simdec_new and is freed exactly once, here.
         unsafe { simdec_free(self.0) }
     }
 }

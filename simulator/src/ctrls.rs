@@ -100,6 +100,7 @@ impl CtrlValues {
         let b = self.get(id)?;
         let mut t = T::default();
         let n = size_of::<T>().min(b.len());
+        // SAFETY: T is a Copy uAPI struct (plain integers: any bytes are a valid value); at most size_of::<T>() bytes are copied into it, from a buffer at least n long.
         unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), &mut t as *mut T as *mut u8, n) };
         Some(t)
     }
@@ -114,6 +115,7 @@ impl CtrlValues {
 }
 
 pub fn struct_bytes<T: Copy>(t: &T) -> Vec<u8> {
+    // SAFETY: viewing a Copy uAPI struct as its size_of::<T>() bytes for a copy; these structs have no padding the uAPI leaves uninitialised (kernel ABI: explicit reserved fields).
     unsafe { std::slice::from_raw_parts(t as *const T as *const u8, size_of::<T>()).to_vec() }
 }
 

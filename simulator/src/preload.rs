@@ -72,18 +72,21 @@ macro_rules! real {
         static P: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
         let mut p = P.load(Ordering::Relaxed);
         if p.is_null() {
+            // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated literal name.
             p = unsafe { libc::dlsym(libc::RTLD_NEXT, concat!(stringify!($name), "\0").as_ptr() as *const c_char) };
             P.store(p, Ordering::Relaxed);
         }
         if p.is_null() {
             None
         } else {
+            // SAFETY: p is the non-null address of the libc symbol named like this hook, whose C prototype the macro caller spells as the fn type.
             Some(unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn($($t),*) -> $r>(p) })
         }
     }};
 }
 
 fn set_errno(e: c_int) {
+    // SAFETY: __errno_location returns this thread's errno slot.
     unsafe { *libc::__errno_location() = e };
 }
 
@@ -124,6 +127,7 @@ fn sys_file(p: &str) -> Option<String> {
 }
 
 fn open_sys(content: &str) -> c_int {
+    // SAFETY: a new memfd we own, written from `content`, rewound; returned to the client as its fd.
     unsafe {
         let fd = libc::memfd_create(c"hantro-sim-sysfs".as_ptr(), libc::MFD_CLOEXEC);
         if fd >= 0 {
@@ -259,7 +263,10 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn ioctl(fd: c_int, req: c_ulong, arg: *mut c_void) -> c_int {
     if fd_marked(fd) {
-        if let Some(r) = guarded(|| sim_for_fd(fd).and_then(|s| s.ioctl(fd, req as u64, arg))) {
+        // c_ulong is u64 here but u32 on 32-bit targets
+        #[allow(clippy::useless_conversion)]
+        let req64 = u64::from(req);
+        if let Some(r) = guarded(|| sim_for_fd(fd).and_then(|s| s.ioctl(fd, req64, arg))) {
             return match r {
                 Ok(v) => v,
                 Err(e) => {
@@ -464,6 +471,7 @@ pub unsafe extern "C" fn select(n: c_int, r: *mut libc::fd_set, w: *mut libc::fd
 // ---- stat family ----
 
 fn fill_stat(buf: *mut libc::stat, mode: u32, rdev: u64) {
+    // SAFETY: buf is the caller's struct stat out-parameter of this libc call (the hook's contract); zeroed, then integer fields set.
     unsafe {
         std::ptr::write_bytes(buf, 0, 1);
         (*buf).st_mode = mode;
@@ -621,6 +629,7 @@ struct DirExtra {
     ent: Box<libc::dirent64>,
 }
 struct DirMap(HashMap<usize, DirExtra>);
+// SAFETY: the raw dirent pointers in DirMap are keys and boxes owned by it, only touched under the DIRS mutex.
 unsafe impl Send for DirMap {}
 static DIRS: Mutex<Option<DirMap>> = Mutex::new(None);
 

@@ -5,7 +5,7 @@ use hantro_sim::client::{self, Corrupt, Options};
 use hantro_sim::ctrls::Personality;
 use hantro_sim::device::{Config, Sim};
 use hantro_sim::md5::md5_hex;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn have_ffmpeg() -> bool {
@@ -28,7 +28,7 @@ fn gen_stream(tag: &str, extra: &[&str]) -> Option<PathBuf> {
     Some(out)
 }
 
-fn framemd5(path: &PathBuf) -> Vec<String> {
+fn framemd5(path: &Path) -> Vec<String> {
     let o = Command::new("ffmpeg").args(["-v", "error", "-i", path.to_str().unwrap(), "-f", "framemd5", "-"]).output().unwrap();
     assert!(o.status.success());
     String::from_utf8_lossy(&o.stdout)

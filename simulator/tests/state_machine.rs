@@ -31,16 +31,15 @@ fn open(p: Personality, tag: &str, tweak: impl FnOnce(&mut Config)) -> Dev {
 impl Dev {
     fn set_out_fmt(&self, w: u32, h: u32) -> Result<i32, i32> {
         let mut f = v4l2_format { type_: self.p.out_type(), ..Default::default() };
-        unsafe {
-            if self.p.mplane() {
-                f.fmt.pix_mp.width = w;
-                f.fmt.pix_mp.height = h;
-                f.fmt.pix_mp.pixelformat = PIX_FMT_H264_SLICE;
-            } else {
-                f.fmt.pix.width = w;
-                f.fmt.pix.height = h;
-                f.fmt.pix.pixelformat = PIX_FMT_H264_SLICE;
-            }
+        // writing a union field is safe
+        if self.p.mplane() {
+            f.fmt.pix_mp.width = w;
+            f.fmt.pix_mp.height = h;
+            f.fmt.pix_mp.pixelformat = PIX_FMT_H264_SLICE;
+        } else {
+            f.fmt.pix.width = w;
+            f.fmt.pix.height = h;
+            f.fmt.pix.pixelformat = PIX_FMT_H264_SLICE;
         }
         io(&self.s, self.v, VIDIOC_S_FMT, &mut f)
     }

@@ -52,6 +52,7 @@ impl Sim {
     pub(super) fn ext_ctrls(&self, id: u32, req: u64, c: &mut v4l2_ext_controls) -> R<c_int> {
         let p = self.persona();
         let defs = ctrls::ctrl_defs(p);
+        // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (which/ctrl_class share a u32).
         let which = unsafe { c.__bindgen_anon_1.which };
         let count = c.count as usize;
         if count > 1024 {
@@ -60,6 +61,7 @@ impl Sim {
         if count > 0 {
             copy_from_user(c.controls as *const u8, count * std::mem::size_of::<v4l2_ext_control>())?;
         }
+        // SAFETY: c.controls points to `count` v4l2_ext_control (copy_from_user above proved the whole array readable); the client's array is ours for the call.
         let arr: &mut [v4l2_ext_control] = if count == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(c.controls, count) } };
         let is_req = which == V4L2_CTRL_WHICH_REQUEST_VAL;
         let mut st = self.lock();
@@ -99,6 +101,7 @@ impl Sim {
                     return Err(libc::ENOSPC);
                 }
                 if req != VIDIOC_G_EXT_CTRLS {
+                    // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (ptr, for a compound control).
                     let ptr = unsafe { x.__bindgen_anon_1.ptr } as *const u8;
                     let data = copy_from_user(ptr, size)?;
                     if let Err(e) = ctrls::validate(p, x.id, &data) {
@@ -110,6 +113,7 @@ impl Sim {
                 }
             } else if let Kind::Menu { min, max, skip, .. } = d.kind {
                 if req != VIDIOC_G_EXT_CTRLS {
+                    // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (value, for a menu/integer control).
                     let v = unsafe { x.__bindgen_anon_1.value } as i64;
                     if v < min || v > max {
                         c.error_idx = i as u32;
@@ -144,6 +148,7 @@ impl Sim {
                         Kind::Class => {}
                         Kind::Menu { .. } => x.__bindgen_anon_1.value = i32::from_ne_bytes([v[0], v[1], v[2], v[3]]),
                         Kind::Compound { size, .. } => {
+                            // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (ptr, for a compound control; copy_to_user checks it).
                             copy_to_user(unsafe { x.__bindgen_anon_1.ptr } as *mut u8, &v[..size.min(v.len())])?
                         }
                     }

@@ -21,6 +21,7 @@ pub(super) struct DrmVersion {
 pub const DRM_IOCTL_VERSION: u64 = 0xc040_6400;
 
 pub(super) fn drm_version(arg: *mut c_void) -> R<c_int> {
+    // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's struct drm_version for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
     let v = unsafe { &mut *(arg as *mut DrmVersion) };
     v.major = 1;
     v.minor = 0;

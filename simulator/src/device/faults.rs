@@ -157,6 +157,9 @@ pub(super) fn peek_u32(arg: *mut c_void, offset: usize) -> Option<u32> {
 }
 
 impl Sim {
+    /// A fault-injection event: in HANTRO_SIM_LOG (and on stderr unless
+    /// quiet) and, one line each, in HANTRO_SIM_FAULT_LOG (opened per line,
+    /// so the client's fd table never shows it).
     pub(super) fn fault(&self, line: &str) {
         self.log(&format!("fault injection: {line}"));
         if let Some(p) = &self.cfg.fault_log {

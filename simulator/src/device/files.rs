@@ -3,6 +3,7 @@
 use super::*;
 
 impl Sim {
+    /// Whether `path` names one of the emulated device nodes.
     pub fn owns_path(&self, path: &str) -> bool {
         path == self.cfg.media_path || path == self.cfg.video_path || (!self.cfg.dri_path.is_empty() && path == self.cfg.dri_path)
     }
@@ -47,6 +48,7 @@ impl Sim {
         if flags & libc::O_NONBLOCK != 0 {
             efl |= libc::EFD_NONBLOCK;
         }
+        // SAFETY: a plain syscall on fds we own (a new eventfd); pointers passed are to live locals of the right size.
         let fd = unsafe { libc::eventfd(0, efl) };
         if fd < 0 {
             return Some(Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EMFILE)));
@@ -57,6 +59,7 @@ impl Sim {
         } else if path == self.cfg.video_path {
             let id = st.next_id;
             st.next_id += 1;
+            // SAFETY: a plain syscall on fds we own (dup of our eventfd); pointers passed are to live locals of the right size.
             let evfd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
             let p = self.persona();
             let out_fmt = default_out_fmt(p);
@@ -116,6 +119,7 @@ impl Sim {
                     }
                     // (a hung job has already returned: nothing writes any more)
                     let c = st.ctxs.remove(&id).unwrap();
+                    // SAFETY: a plain syscall on fds we own: the context's eventfd, closed once as its last reference goes; pointers passed are to live locals of the right size.
                     unsafe { libc::close(c.evfd) };
                     // requests bound to this context are orphaned
                     for r in st.reqs.values_mut() {
@@ -135,6 +139,7 @@ impl Sim {
                     r.fd = None;
                     if r.state != ReqState::Queued {
                         let r = st.reqs.remove(&rid).unwrap();
+                        // SAFETY: a plain syscall on fds we own: our end of the request socket pair, closed once with the request; pointers passed are to live locals of the right size.
                         unsafe { libc::close(r.peer) };
                         release_request_buf(&mut st, &r);
                     }

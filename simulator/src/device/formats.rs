@@ -41,6 +41,7 @@ pub(super) fn layout_of(f: &Fmt) -> Layout {
 }
 
 pub(super) fn write_fmt(p: Personality, f: &mut v4l2_format, m: &Fmt) {
+    // SAFETY: v4l2_format.fmt is a union of plain-integer structs; the queue type (checked against the personality) selects pix_mp or pix.
     unsafe {
         if p.mplane() {
             let mp = &mut f.fmt.pix_mp;
@@ -74,6 +75,7 @@ pub(super) fn write_fmt(p: Personality, f: &mut v4l2_format, m: &Fmt) {
 }
 
 pub(super) fn read_color(p: Personality, f: &v4l2_format) -> [u32; 4] {
+    // SAFETY: v4l2_format.fmt is a union of plain-integer structs; the queue type (checked against the personality) selects pix_mp or pix.
     unsafe {
         if p.mplane() {
             let mp = &f.fmt.pix_mp;
@@ -86,6 +88,7 @@ pub(super) fn read_color(p: Personality, f: &v4l2_format) -> [u32; 4] {
 }
 
 pub(super) fn read_fmt(p: Personality, f: &v4l2_format) -> (u32, u32, u32, u32) {
+    // SAFETY: v4l2_format.fmt is a union of plain-integer structs; the queue type (checked against the personality) selects pix_mp or pix.
     unsafe {
         if p.mplane() {
             let mp = &f.fmt.pix_mp;

@@ -7,6 +7,7 @@ impl Sim {
         let p = self.persona();
         match req {
             MEDIA_IOC_DEVICE_INFO => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's media_device_info for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let i = unsafe { &mut *(arg as *mut media_device_info) };
                 *i = media_device_info::default();
                 cstr_copy_c(&mut i.driver, p.driver());
@@ -17,6 +18,7 @@ impl Sim {
                 Ok(0)
             }
             MEDIA_IOC_G_TOPOLOGY => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's media_v2_topology for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let t = unsafe { &mut *(arg as *mut media_v2_topology) };
                 t.reserved1 = 0;
                 t.reserved2 = 0;
@@ -26,6 +28,7 @@ impl Sim {
             }
             MEDIA_IOC_ENUM_ENTITIES => {
                 // legacy API: entities 1 (source), 2 (proc), 3 (sink)
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's media_entity_desc for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let e = unsafe { &mut *(arg as *mut media_entity_desc) };
                 let want = e.id & !MEDIA_ENT_ID_FLAG_NEXT;
                 let id = if e.id & MEDIA_ENT_ID_FLAG_NEXT != 0 { want + 1 } else { want };
@@ -46,6 +49,7 @@ impl Sim {
                 Ok(0)
             }
             MEDIA_IOC_ENUM_LINKS => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's media_links_enum for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let l = unsafe { &mut *(arg as *mut media_links_enum) };
                 let ent = l.entity;
                 if !(1..=3).contains(&ent) {
@@ -74,6 +78,7 @@ impl Sim {
             }
             MEDIA_IOC_REQUEST_ALLOC => {
                 let mut sv = [0; 2];
+                // SAFETY: a plain syscall on fds we own (a new socket pair into a local [c_int; 2]); pointers passed are to live locals of the right size.
                 if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr()) } < 0 {
                     return Err(libc::ENOMEM);
                 }
@@ -85,6 +90,7 @@ impl Sim {
                     Request { fd: Some(sv[0]), peer: sv[1], state: ReqState::Idle, ctx: None, out_buf: None, ctrls: CtrlValues::default(), done_ctrls: CtrlValues::default(), poison: Vec::new() },
                 );
                 insert_file(&mut st, sv[0], FileKind::Request(id));
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's int (the request fd out-parameter) for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 unsafe { *(arg as *mut i32) = sv[0] };
                 Ok(0)
             }
@@ -134,6 +140,7 @@ impl Sim {
             }
             Ok(v.len() as u32)
         }
+        // SAFETY: `fill` only writes through the client's array pointers with copy_to_user (EFAULT, no crash, on a bad pointer); `t` is the caller's media_v2_topology as above.
         unsafe {
             t.num_entities = fill(t.ptr_entities, t.num_entities, &ents)?;
             t.num_interfaces = fill(t.ptr_interfaces, t.num_interfaces, &[itf])?;

@@ -173,6 +173,7 @@ impl Buf {
 
 impl Drop for Plane {
     fn drop(&mut self) {
+        // SAFETY: ptr/len are this plane's own mmap of its own memfd; no slice of it outlives the Buf (the worker copies or holds the buffer Active, and buffers are freed under the state lock).
         unsafe {
             libc::munmap(self.ptr as *mut c_void, self.len);
             libc::close(self.memfd);
@@ -296,7 +297,9 @@ pub struct Sim {
     fault_log: Mutex<()>,
 }
 
+// SAFETY: the raw plane pointers inside State are mappings owned by it and only touched under the `st` mutex (or by the worker for a buffer it holds Active); everything else is Send + Sync.
 unsafe impl Send for Sim {}
+// SAFETY: see Send: all interior state is behind mutexes.
 unsafe impl Sync for Sim {}
 
 fn cstr_copy(dst: &mut [u8], s: &str) {
@@ -305,6 +308,7 @@ fn cstr_copy(dst: &mut [u8], s: &str) {
     dst[n..].iter_mut().for_each(|b| *b = 0);
 }
 fn cstr_copy_c(dst: &mut [libc::c_char], s: &str) {
+    // SAFETY: c_char and u8 have the same size and alignment; the slice covers exactly `dst`, which is borrowed mutably.
     let d = unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut u8, dst.len()) };
     cstr_copy(d, s)
 }
@@ -314,7 +318,7 @@ fn cstr_copy_c(dst: &mut [libc::c_char], s: &str) {
 /// address, like the syscalls. Returns bytes copied or -1.
 fn proc_self_mem(addr: usize, buf: *mut u8, len: usize, write: bool) -> isize {
     // SAFETY: a NUL-terminated literal path; the fd is closed below.
-    let fd = unsafe { libc::open(b"/proc/self/mem\0".as_ptr() as *const libc::c_char, libc::O_RDWR | libc::O_CLOEXEC) };
+    let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
     if fd < 0 {
         return -1;
     }
@@ -341,6 +345,7 @@ pub fn copy_to_user(dst: *mut u8, src: &[u8]) -> R<()> {
     }
     let local = libc::iovec { iov_base: src.as_ptr() as *mut c_void, iov_len: src.len() };
     let remote = libc::iovec { iov_base: dst as *mut c_void, iov_len: src.len() };
+    // SAFETY: process_vm_writev on our own pid checks the remote range itself (EFAULT on a bad address); the local iovec is `src`, alive for the call.
     let mut n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
     if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
         n = proc_self_mem(dst as usize, src.as_ptr() as *mut u8, src.len(), true);
@@ -360,6 +365,7 @@ pub fn copy_from_user(src: *const u8, len: usize) -> R<Vec<u8>> {
     }
     let local = libc::iovec { iov_base: v.as_mut_ptr() as *mut c_void, iov_len: len };
     let remote = libc::iovec { iov_base: src as *mut c_void, iov_len: len };
+    // SAFETY: as above; the local iovec is `v`, len bytes, alive for the call.
     let mut n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
     if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
         n = proc_self_mem(src as usize, v.as_mut_ptr(), len, false);
@@ -372,10 +378,12 @@ pub fn copy_from_user(src: *const u8, len: usize) -> R<Vec<u8>> {
 }
 
 fn as_bytes<T>(v: &[T]) -> &[u8] {
+    // SAFETY: viewing a slice of plain uAPI structs as its bytes (size_of_val), for copy_to_user.
     unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
 }
 
 fn new_memfd(len: usize) -> R<(c_int, *mut u8)> {
+    // SAFETY: memfd_create/ftruncate/mmap on a new fd we own; the mapping is checked for MAP_FAILED and owned by the returned Plane (unmapped in Drop).
     unsafe {
         let fd = libc::memfd_create(c"hantro-sim-buf".as_ptr(), libc::MFD_CLOEXEC);
         if fd < 0 {
@@ -436,10 +444,6 @@ impl Sim {
         sim
     }
 
-    /// A fault-injection event: in HANTRO_SIM_LOG (and on stderr unless
-    /// quiet) and, one line each, in HANTRO_SIM_FAULT_LOG (opened per line,
-    /// so the client's fd table never shows it).
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -462,8 +466,6 @@ impl Sim {
     fn persona(&self) -> Personality {
         self.cfg.personality
     }
-
-    /// Whether `path` names one of the emulated device nodes.
 
 
     /// The ioctl entry point.  None: fd not ours.
@@ -499,6 +501,7 @@ impl Sim {
             FileKind::Request(rid) => self.request_ioctl(rid, req),
             FileKind::Export => {
                 if req == DMA_BUF_IOCTL_SYNC {
+                    // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's struct dma_buf_sync for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                     let s = unsafe { &*(arg as *const dma_buf_sync) };
                     let valid = (DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END) as u64;
                     if s.flags & !valid != 0 || s.flags & DMA_BUF_SYNC_RW as u64 == 0 {

@@ -4,6 +4,7 @@ use super::*;
 
 pub(super) fn fill_buf(p: Personality, b: &mut v4l2_buffer, buf: &Buf, dq: bool) -> R<()> {
     if p.mplane() {
+        // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (planes, for a *_MPLANE queue).
         copy_from_user(unsafe { b.m.planes } as *const u8, std::mem::size_of::<v4l2_plane>())?;
     }
     b.flags = buf.flags | V4L2_BUF_FLAG_TIMESTAMP_COPY;
@@ -27,9 +28,11 @@ pub(super) fn fill_buf(p: Personality, b: &mut v4l2_buffer, buf: &Buf, dq: bool)
     b.memory = v4l2_memory_V4L2_MEMORY_MMAP;
     let pl = &buf.planes[0];
     if p.mplane() {
+        // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (planes, for a *_MPLANE queue).
         if b.length < 1 || unsafe { b.m.planes.is_null() } {
             return Err(libc::EINVAL);
         }
+        // SAFETY: b.m.planes is non-null (checked) and was proved readable by copy_from_user in the caller; the client passes it (length >= 1) for this call.
         let out = unsafe { &mut *b.m.planes };
         out.bytesused = buf.bytesused;
         out.length = pl.len as u32;
@@ -66,6 +69,7 @@ pub(super) fn sync_ready(st: &mut State, id: u32) {
     let Some(c) = st.ctxs.get_mut(&id) else { return };
     let ready = video_revents(c) != 0;
     if ready != c.ev_signalled {
+        // SAFETY: a plain syscall on fds we own: the context's eventfd, with an 8-byte local counter; pointers passed are to live locals of the right size.
         unsafe {
             if ready {
                 let one: u64 = 1;
@@ -176,12 +180,14 @@ impl Sim {
             return Err(libc::EINVAL);
         }
         let with_req = b.flags & V4L2_BUF_FLAG_REQUEST_FD != 0;
+        // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (request_fd, with V4L2_BUF_FLAG_REQUEST_FD).
         let req_fd = unsafe { b.__bindgen_anon_1.request_fd };
         {
             let c = &st.ctxs[&id];
             let q = if is_out { &c.out_q } else { &c.cap_q };
             let buf = q.bufs.get(b.index as usize).ok_or(libc::EINVAL)?;
             if p.mplane() {
+                // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (planes, for a *_MPLANE queue).
                 let planes = unsafe { b.m.planes };
                 if planes.is_null() || b.length < 1 {
                     return Err(libc::EINVAL);
@@ -217,6 +223,7 @@ impl Sim {
         let c = st.ctxs.get_mut(&id).unwrap();
         let q = if is_out { &mut c.out_q } else { &mut c.cap_q };
         let buf = &mut q.bufs[b.index as usize];
+        // SAFETY: planes was checked non-null and readable (copy_from_user) above for *_MPLANE queues.
         let bytesused = if p.mplane() { unsafe { (*b.m.planes).bytesused } } else { b.bytesused };
         buf.bytesused = if bytesused == 0 { buf.planes[0].len as u32 } else { bytesused.min(buf.planes[0].len as u32) };
         let mut fl = b.flags & (V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME | V4L2_BUF_FLAG_BFRAME);
@@ -253,6 +260,7 @@ impl Sim {
         if !is_out && b.type_ != p.cap_type() {
             return Err(libc::EINVAL);
         }
+        // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (planes, for a *_MPLANE queue).
         if p.mplane() && unsafe { b.m.planes.is_null() } {
             return Err(libc::EINVAL);
         }

@@ -5,6 +5,7 @@ use super::*;
 pub(super) fn signal_req(r: &Request) {
     // out-of-band byte: a real POLLPRI on the client's request fd
     let b = [1u8];
+    // SAFETY: a plain syscall on fds we own: our end of the request's socket pair, one local byte; pointers passed are to live locals of the right size.
     unsafe { libc::send(r.peer, b.as_ptr() as *const c_void, 1, libc::MSG_OOB | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
 }
 
@@ -57,10 +58,12 @@ impl Sim {
                 let r = st.reqs.get_mut(&rid).unwrap();
                 // a fresh socket pair on the same fd number clears POLLPRI
                 let mut sv = [0; 2];
+                // SAFETY: a plain syscall on fds we own (a new socket pair into a local [c_int; 2]); pointers passed are to live locals of the right size.
                 if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr()) } < 0 {
                     return Err(libc::ENOMEM);
                 }
                 if let Some(fd) = r.fd {
+                    // SAFETY: a plain syscall on fds we own: the request fd number the client holds is atomically replaced by the fresh socket (dup3), then our temporary is closed; pointers passed are to live locals of the right size.
                     unsafe {
                         libc::dup3(sv[0], fd, libc::O_CLOEXEC);
                         libc::close(sv[0]);

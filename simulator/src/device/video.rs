@@ -7,6 +7,7 @@ impl Sim {
         let p = self.persona();
         match req {
             VIDIOC_QUERYCAP => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_capability for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let c = unsafe { &mut *(arg as *mut v4l2_capability) };
                 *c = v4l2_capability::default();
                 cstr_copy(&mut c.driver, p.driver());
@@ -19,6 +20,7 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_ENUM_FMT => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_fmtdesc for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let f = unsafe { &mut *(arg as *mut v4l2_fmtdesc) };
                 let (fourcc, desc, flags) = if f.type_ == p.out_type() {
                     let c = crate::codecs::offered(p).nth(f.index as usize).ok_or(libc::EINVAL)?;
@@ -43,6 +45,7 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_ENUM_FRAMESIZES => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_frmsizeenum for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let f = unsafe { &mut *(arg as *mut v4l2_frmsizeenum) };
                 if f.index != 0 || crate::codecs::by_fourcc(p, f.pixel_format).is_none() {
                     return Err(libc::EINVAL);
@@ -54,10 +57,12 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_G_FMT | VIDIOC_S_FMT | VIDIOC_TRY_FMT => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_format for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let f = unsafe { &mut *(arg as *mut v4l2_format) };
                 self.fmt_ioctl(id, req, f)
             }
             VIDIOC_REQBUFS => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_requestbuffers for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let r = unsafe { &mut *(arg as *mut v4l2_requestbuffers) };
                 r.flags = 0; // no V4L2_MEMORY_FLAG_NON_COHERENT support
                 r.reserved = [0; 3];
@@ -67,6 +72,7 @@ impl Sim {
                 })
             }
             VIDIOC_CREATE_BUFS => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_create_buffers for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let r = unsafe { &mut *(arg as *mut v4l2_create_buffers) };
                 let ty = r.format.type_;
                 let (caps, first) = self.reqbufs(id, ty, r.memory, &mut r.count, true)?;
@@ -78,6 +84,7 @@ impl Sim {
                 r.format = f;
                 // max_num_buffers (6.8+) and the reserved words after it,
                 // written by offset so older uAPI headers build too
+                // SAFETY: `r` is the caller's v4l2_create_buffers (see above); flags + 4 .. + 28 lies inside it (the reserved words of the 6.12 layout), written unaligned by offset.
                 unsafe {
                     let tail = (r as *mut v4l2_create_buffers as *mut u8).add(std::mem::offset_of!(v4l2_create_buffers, flags) + 4);
                     std::ptr::write_bytes(tail, 0, 24);
@@ -86,6 +93,7 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_QUERYBUF => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_buffer for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let b = unsafe { &mut *(arg as *mut v4l2_buffer) };
                 let st = self.lock();
                 let c = &st.ctxs[&id];
@@ -95,15 +103,19 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_QBUF => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_buffer for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let b = unsafe { &mut *(arg as *mut v4l2_buffer) };
                 self.qbuf(id, b)
             }
             VIDIOC_DQBUF => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_buffer for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let b = unsafe { &mut *(arg as *mut v4l2_buffer) };
+                // SAFETY: a plain syscall on fds we own (F_GETFL of the caller's video fd); pointers passed are to live locals of the right size.
                 let nonblock = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0;
                 self.dqbuf(id, b, nonblock)
             }
             VIDIOC_EXPBUF => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_exportbuffer for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let e = unsafe { &mut *(arg as *mut v4l2_exportbuffer) };
                 let mut st = self.lock();
                 let c = &st.ctxs[&id];
@@ -114,6 +126,7 @@ impl Sim {
                     return Err(libc::EINVAL);
                 }
                 let cmd = if e.flags & libc::O_CLOEXEC as u32 != 0 { libc::F_DUPFD_CLOEXEC } else { libc::F_DUPFD };
+                // SAFETY: a plain syscall on fds we own (F_DUPFD of the plane's memfd); pointers passed are to live locals of the right size.
                 let nfd = unsafe { libc::fcntl(pl.memfd, cmd, 0) };
                 if nfd < 0 {
                     return Err(libc::EMFILE);
@@ -123,15 +136,18 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_STREAMON | VIDIOC_STREAMOFF => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's u32 for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let ty = unsafe { *(arg as *const u32) };
                 self.stream(id, ty, req == VIDIOC_STREAMON)
             }
             VIDIOC_QUERYCTRL => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_queryctrl for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let q = unsafe { &mut *(arg as *mut v4l2_queryctrl) };
                 let mut e = v4l2_query_ext_ctrl { id: q.id, ..Default::default() };
                 self.query_ext_ctrl(&mut e)?;
                 q.id = e.id;
                 q.type_ = e.type_;
+                // SAFETY: viewing the 32 c_char of the name as u8 (same size and alignment).
                 let name = unsafe { std::slice::from_raw_parts(e.name.as_ptr() as *const u8, 32) };
                 q.name.copy_from_slice(name);
                 q.minimum = e.minimum as i32;
@@ -142,10 +158,12 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_QUERY_EXT_CTRL => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_query_ext_ctrl for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let q = unsafe { &mut *(arg as *mut v4l2_query_ext_ctrl) };
                 self.query_ext_ctrl(q)
             }
             VIDIOC_QUERYMENU => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_querymenu for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let q = unsafe { &mut *(arg as *mut v4l2_querymenu) };
                 let d = ctrls::ctrl_defs(p).into_iter().find(|d| d.id == q.id).ok_or(libc::EINVAL)?;
                 match d.kind {
@@ -164,6 +182,7 @@ impl Sim {
                 }
             }
             VIDIOC_G_CTRL | VIDIOC_S_CTRL => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_control for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let c = unsafe { &mut *(arg as *mut v4l2_control) };
                 let d = ctrls::ctrl_defs(p).into_iter().find(|d| d.id == c.id).ok_or(libc::EINVAL)?;
                 if matches!(d.kind, Kind::Class) {
@@ -187,14 +206,17 @@ impl Sim {
                 Ok(0)
             }
             VIDIOC_G_EXT_CTRLS | VIDIOC_S_EXT_CTRLS | VIDIOC_TRY_EXT_CTRLS => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_ext_controls for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let c = unsafe { &mut *(arg as *mut v4l2_ext_controls) };
                 self.ext_ctrls(id, req, c)
             }
             VIDIOC_SUBSCRIBE_EVENT | VIDIOC_UNSUBSCRIBE_EVENT => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_event_subscription for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let sub = unsafe { &mut *(arg as *mut v4l2_event_subscription) };
                 self.subscribe(id, req == VIDIOC_SUBSCRIBE_EVENT, sub)
             }
             VIDIOC_DQEVENT => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_event for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let ev = unsafe { &mut *(arg as *mut v4l2_event) };
                 let mut st = self.lock();
                 let c = st.ctxs.get_mut(&id).unwrap();
@@ -207,10 +229,12 @@ impl Sim {
             VIDIOC_G_PRIORITY => {
                 let st = self.lock();
                 let max = st.prio.values().copied().max().unwrap_or(2);
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's u32 for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 unsafe { *(arg as *mut u32) = max };
                 Ok(0)
             }
             VIDIOC_S_PRIORITY => {
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's u32 for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let v = unsafe { *(arg as *const u32) };
                 if !(1..=3).contains(&v) {
                     return Err(libc::EINVAL);
@@ -227,6 +251,7 @@ impl Sim {
             }
             VIDIOC_DECODER_CMD | VIDIOC_TRY_DECODER_CMD => {
                 // V4L2_DEC_CMD_FLUSH, only with HOLD_CAPTURE_BUF support (cedrus)
+                // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's v4l2_decoder_cmd for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).
                 let c = unsafe { &mut *(arg as *mut v4l2_decoder_cmd) };
                 if p != Personality::Cedrus {
                     return Err(libc::ENOTTY);
@@ -282,7 +307,9 @@ impl Sim {
         if sub.flags & V4L2_EVENT_SUB_FL_SEND_INITIAL != 0 && !matches!(d.kind, Kind::Class) {
             let mut e = v4l2_event { type_: V4L2_EVENT_CTRL, id: sub.id, sequence: c.ev_seq, ..Default::default() };
             c.ev_seq += 1;
+            // SAFETY: timespec is plain integers; all-zero is valid.
             let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+            // SAFETY: clock_gettime writes one local timespec.
             unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
             e.timestamp.tv_sec = ts.tv_sec;
             e.timestamp.tv_nsec = ts.tv_nsec;

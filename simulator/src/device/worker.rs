@@ -106,6 +106,7 @@ pub(super) fn pick_job(sim: &Sim, st: &mut State) -> Option<JobPlan> {
         c.ctrls.merge_from(&req_ctrls);
         let ob = &mut c.out_q.bufs[oi as usize];
         ob.state = BufState::Active;
+        // SAFETY: the OUTPUT buffer's own mapping; bytesused <= plane length (checked at QBUF) and the buffer is Active, owned by this job, while it is copied under the state lock.
         let data = unsafe { std::slice::from_raw_parts(ob.planes[0].ptr, ob.bytesused as usize) }.to_vec();
         let hold = ob.flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF != 0;
         let (ts_sec, ts_usec) = (ob.ts_sec, ob.ts_usec);
@@ -214,8 +215,7 @@ pub(super) fn run_job(sim: &Arc<Sim>, plan: JobPlan) {
         for w in model.take_notes() {
             sim.log(&format!("note: job {}: {w}", plan.frame));
         }
-        let r = (step.findings, step.complete);
-        r
+        (step.findings, step.complete)
     };
     let mut errs: Vec<String> = plan.poison.iter().cloned().chain(errs).collect();
     if sim.cfg.error_frame == Some(plan.frame) {
@@ -299,6 +299,7 @@ pub(super) fn run_job(sim: &Arc<Sim>, plan: JobPlan) {
             signal_req(r);
             if r.fd.is_none() {
                 let r = st.reqs.remove(&rid).unwrap();
+                // SAFETY: a plain syscall on fds we own: our end of a request whose client fd is gone, closed once as it is removed; pointers passed are to live locals of the right size.
                 unsafe { libc::close(r.peer) };
             }
         }

@@ -137,24 +137,25 @@ impl Engine {
                 let mut e = self.finish(px);
                 errs.append(&mut e);
             }
-            if self.cur.is_none() {
+            if let Some(c) = self.cur.as_ref() {
+                if first {
+                    if c.sh.frame_num != sh.frame_num
+                        || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb
+                        || c.sh.nal_unit_type != sh.nal_unit_type
+                        || c.sh.field_pic != sh.field_pic
+                        || c.sh.bottom_field != sh.bottom_field
+                    {
+                        errs.push("slice: belongs to a new picture but the previous one was held (HOLD_CAPTURE_BUF) with the same timestamp".into());
+                    }
+                    // Requests 2..N of a picture (slice-based): the frame-level
+                    // controls must be the picture's, and right on their own.
+                    check_same_picture(&mut errs, c, &sps, &pps, sm.as_ref(), &dp);
+                    self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
+                }
+            } else {
                 let poc = self.dpb.compute_poc(&sps, &sh);
                 self.check_decode_params(&mut errs, &sps, &sh, &poc, &dp, job);
                 self.cur = Some(CurPic { sps, pps, sm, dp, sh: sh.clone(), poc, ts: job.out_ts, slices: Vec::new(), requests: 1 });
-            } else if first {
-                let c = self.cur.as_ref().unwrap();
-                if c.sh.frame_num != sh.frame_num
-                    || c.sh.pic_order_cnt_lsb != sh.pic_order_cnt_lsb
-                    || c.sh.nal_unit_type != sh.nal_unit_type
-                    || c.sh.field_pic != sh.field_pic
-                    || c.sh.bottom_field != sh.bottom_field
-                {
-                    errs.push("slice: belongs to a new picture but the previous one was held (HOLD_CAPTURE_BUF) with the same timestamp".into());
-                }
-                // Requests 2..N of a picture (slice-based): the frame-level
-                // controls must be the picture's, and right on their own.
-                check_same_picture(&mut errs, c, &sps, &pps, sm.as_ref(), &dp);
-                self.check_decode_params(&mut errs, &sps, &sh, &c.poc, &dp, job);
             }
             if !frame_based {
                 if let Some(sp) = job.ctrls.get_struct::<v4l2_ctrl_h264_slice_params>(CID_H264_SLICE_PARAMS) {
@@ -448,7 +449,7 @@ fn check_same_picture(
     if b(pps) != b(&c.pps) {
         errs.push(format!("pps: {what}: expected {:?}, got {pps:?}", c.pps));
     }
-    if c.sm.as_ref().map(|m| b(m)) != sm.map(|m| b(m)) {
+    if c.sm.as_ref().map(b) != sm.map(b) {
         errs.push(format!("scaling_matrix: {what}: expected {:?}, got {sm:?}", c.sm));
     }
     if b(dp) != b(&c.dp) {

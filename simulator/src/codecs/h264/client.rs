@@ -127,6 +127,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
 
     let mut f = v4l2_format { type_: p.out_type(), ..Default::default() };
     #[allow(unused_unsafe)]
+    // SAFETY: writing plain-integer members of the v4l2_format union for the queue type just set.
     unsafe {
         if mplane {
             f.fmt.pix_mp.width = cw;
@@ -142,6 +143,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
     ioc(sim, vfd, VIDIOC_S_FMT, &mut f)?;
     let mut cf = v4l2_format { type_: p.cap_type(), ..Default::default() };
     ioc(sim, vfd, VIDIOC_G_FMT, &mut cf)?;
+    // SAFETY: reading the v4l2_format union member matching the queue type G_FMT filled; plain integers.
     let (cfour, cstride, cheight) = unsafe {
         if mplane {
             (cf.fmt.pix_mp.pixelformat, cf.fmt.pix_mp.plane_fmt[0].bytesperline, cf.fmt.pix_mp.height)
@@ -167,8 +169,10 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
                 b.length = 1;
             }
             ioc(sim, vfd, VIDIOC_QUERYBUF, &mut b)?;
+            // SAFETY: QUERYBUF filled the member of the memory type MMAP (mem_offset / offset); plain integers.
             let (len, off) = if mplane { (pl.length, unsafe { pl.m.mem_offset }) } else { (b.length, unsafe { b.m.offset }) };
             let mfd2 = sim.mmap_target(vfd, off as i64).ok_or("mmap")?.map_err(|e| format!("mmap {e}"))?;
+            // SAFETY: maps `len` bytes of the exported buffer fd, a fresh mapping nothing else refers to; the result is checked for MAP_FAILED.
             let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, mfd2, 0) };
             if ptr == libc::MAP_FAILED {
                 return Err("mmap failed".into());
@@ -276,6 +280,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
             if data.len() > olen {
                 return Err("OUTPUT buffer too small".into());
             }
+            // SAFETY: optr is the live MAP_SHARED mapping of this OUTPUT buffer (olen bytes, checked above), which the device does not touch until QBUF.
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), optr, data.len()) };
             let mut ctrl_list = vec![
                 ext_ctrl(CID_H264_SPS, &mut sps_c),
@@ -357,6 +362,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
             }
             // wait for completion: the request fd becomes POLLPRI
             let mut pfd = libc::pollfd { fd: req_fd, events: libc::POLLPRI, revents: 0 };
+            // SAFETY: poll on one local pollfd.
             let n = unsafe { libc::poll(&mut pfd, 1, 5000) };
             if n != 1 || pfd.revents & libc::POLLPRI == 0 {
                 return Err(format!("request did not complete (poll {n} revents {:#x})", pfd.revents));
@@ -387,6 +393,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
             return Err(format!("CAPTURE timestamp {got_ts} != OUTPUT {ts}"));
         }
         let (cptr, clen) = maps[1][b.index as usize];
+        // SAFETY: the mapping (clen bytes) of a CAPTURE buffer just dequeued: the device does not write it until it is queued again; unmapped only at the end.
         let mem = unsafe { std::slice::from_raw_parts(cptr, clen) };
         // visible size: frame cropping in crop units (7.4.2.1.1, 4:2:0)
         let (vw, vh) = {
@@ -424,10 +431,12 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
         ioc(sim, vfd, VIDIOC_STREAMOFF, &mut t)?;
     }
     for m in maps.iter().flatten() {
+        // SAFETY: unmapping a mapping made above, no slice of it outlives this loop.
         unsafe { libc::munmap(m.0 as *mut c_void, m.1) };
     }
     for fd in [req_fd, vfd, mfd] {
         sim.close(fd);
+        // SAFETY: closing an fd this client opened.
         unsafe { libc::close(fd) };
     }
     let _ = struct_bytes(&0u8);
