@@ -4,6 +4,11 @@ use crate::ctrls::Personality;
 
 pub mod h264;
 
+/// The codecs' uAPI values, re-exported by `crate::uapi`.
+pub mod uapi {
+    pub use super::h264::uapi::*;
+}
+
 /// Every codec, and the personalities that offer it (in ENUM_FMT order).
 pub static REGISTRY: &[(&dyn Codec, &[Personality])] = &[
     (&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus]),

@@ -7,6 +7,7 @@ pub mod client;
 pub mod ctrls;
 pub mod dpb;
 pub mod header;
+pub mod uapi;
 
 use crate::codec::{Codec, Job, Model, Pixels, Step};
 use crate::ctrls::{CtrlDef, CtrlValues, Personality};
