@@ -8,10 +8,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 scripts/setup-host.sh
-cargo build --release --workspace
-# a driver with the test-only hooks (panic injection, control corruption)
-cargo build --release -p hantro_drv_video --features test-hooks --target-dir target/hooks
+# a driver with the test-only hooks (panic injection, control corruption),
+# built in the same target dir (only this crate differs, no dependency is
+# built twice) and copied aside before the plain build replaces it
+cargo build --release -p hantro_drv_video --features test-hooks
+mkdir -p target/hooks/release
+cp target/release/libhantro_drv_video.so target/hooks/release/libhantro_drv_video.so
 export HANTRO_DRIVER_HOOKS_SO=$PWD/target/hooks/release/libhantro_drv_video.so
+cargo build --release --workspace
 export HANTRO_DRIVER_SO=$PWD/target/release/libhantro_drv_video.so
 export HANTRO_SIM_SO=$PWD/target/release/libhantro_sim.so
 cargo test --release --workspace -- --test-threads=1 "$@"
