@@ -73,11 +73,7 @@ fn main() {
             "\n/* Same entry point as __vaDriverInit_1_0, named after the libva minor version of the build. */\nVAStatus __vaDriverInit_1_{minor}(VADriverContextP ctx);"
         ));
     }
-    match cbindgen::Builder::new()
-        .with_crate(&manifest)
-        .with_config(config)
-        .generate()
-    {
+    match cbindgen::Builder::new().with_crate(&manifest).with_config(config).generate() {
         Ok(b) => {
             let mut buf = Vec::new();
             b.write(&mut buf);

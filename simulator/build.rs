@@ -35,10 +35,7 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     bindings.write_to_file(out.join("uapi.rs")).unwrap();
 
-    cc::Build::new()
-        .file("csrc/avshim.c")
-        .flag_if_supported("-Wno-deprecated-declarations")
-        .compile("hantro_sim_avshim");
+    cc::Build::new().file("csrc/avshim.c").flag_if_supported("-Wno-deprecated-declarations").compile("hantro_sim_avshim");
     println!("cargo:rustc-link-lib=avcodec");
     println!("cargo:rustc-link-lib=avutil");
 }

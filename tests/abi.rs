@@ -43,51 +43,178 @@ macro_rules! layout {
 
 fn table() -> Probe {
     let mut p = Probe::new();
-    layout!(p, va::VADriverContext, "struct VADriverContext", [
-        pDriverData, vtable, vtable_glx, vtable_egl, vtable_tpi, native_dpy, x11_screen,
-        version_major, version_minor, max_profiles, max_entrypoints, max_attributes,
-        max_image_formats, max_subpic_formats, max_display_attributes, str_vendor, handle,
-        drm_state, glx, display_type, vtable_wayland, vtable_vpp, override_driver_name,
-        pDisplayContext, error_callback, info_callback, vtable_prot, reserved,
-    ]);
-    layout!(p, va::VADriverVTable, "struct VADriverVTable", [
-        vaTerminate, vaQueryConfigProfiles, vaQueryConfigEntrypoints, vaGetConfigAttributes,
-        vaCreateConfig, vaDestroyConfig, vaQueryConfigAttributes, vaCreateSurfaces,
-        vaDestroySurfaces, vaCreateContext, vaDestroyContext, vaCreateBuffer,
-        vaBufferSetNumElements, vaMapBuffer, vaUnmapBuffer, vaDestroyBuffer, vaBeginPicture,
-        vaRenderPicture, vaEndPicture, vaSyncSurface, vaQuerySurfaceStatus, vaQuerySurfaceError,
-        vaPutSurface, vaQueryImageFormats, vaCreateImage, vaDeriveImage, vaDestroyImage,
-        vaSetImagePalette, vaGetImage, vaPutImage, vaQuerySubpictureFormats, vaCreateSubpicture,
-        vaDestroySubpicture, vaSetSubpictureImage, vaSetSubpictureChromakey,
-        vaSetSubpictureGlobalAlpha, vaAssociateSubpicture, vaDeassociateSubpicture,
-        vaQueryDisplayAttributes, vaGetDisplayAttributes, vaSetDisplayAttributes, vaBufferInfo,
-        vaLockSurface, vaUnlockSurface, vaGetSurfaceAttributes, vaCreateSurfaces2,
-        vaQuerySurfaceAttributes, vaAcquireBufferHandle, vaReleaseBufferHandle,
-        vaCreateMFContext, vaMFAddContext, vaMFReleaseContext, vaMFSubmit, vaCreateBuffer2,
-        vaQueryProcessingRate, vaExportSurfaceHandle, vaSyncSurface2, vaSyncBuffer, vaCopy,
-        reserved,
-    ]);
-    layout!(p, va::VAPictureParameterBufferH264, "VAPictureParameterBufferH264", [
-        CurrPic, ReferenceFrames, picture_width_in_mbs_minus1, picture_height_in_mbs_minus1,
-        bit_depth_luma_minus8, bit_depth_chroma_minus8, num_ref_frames, seq_fields,
-        num_slice_groups_minus1, slice_group_map_type, slice_group_change_rate_minus1,
-        pic_init_qp_minus26, pic_init_qs_minus26, chroma_qp_index_offset,
-        second_chroma_qp_index_offset, pic_fields, frame_num,
-    ]);
+    layout!(
+        p,
+        va::VADriverContext,
+        "struct VADriverContext",
+        [
+            pDriverData,
+            vtable,
+            vtable_glx,
+            vtable_egl,
+            vtable_tpi,
+            native_dpy,
+            x11_screen,
+            version_major,
+            version_minor,
+            max_profiles,
+            max_entrypoints,
+            max_attributes,
+            max_image_formats,
+            max_subpic_formats,
+            max_display_attributes,
+            str_vendor,
+            handle,
+            drm_state,
+            glx,
+            display_type,
+            vtable_wayland,
+            vtable_vpp,
+            override_driver_name,
+            pDisplayContext,
+            error_callback,
+            info_callback,
+            vtable_prot,
+            reserved,
+        ]
+    );
+    layout!(
+        p,
+        va::VADriverVTable,
+        "struct VADriverVTable",
+        [
+            vaTerminate,
+            vaQueryConfigProfiles,
+            vaQueryConfigEntrypoints,
+            vaGetConfigAttributes,
+            vaCreateConfig,
+            vaDestroyConfig,
+            vaQueryConfigAttributes,
+            vaCreateSurfaces,
+            vaDestroySurfaces,
+            vaCreateContext,
+            vaDestroyContext,
+            vaCreateBuffer,
+            vaBufferSetNumElements,
+            vaMapBuffer,
+            vaUnmapBuffer,
+            vaDestroyBuffer,
+            vaBeginPicture,
+            vaRenderPicture,
+            vaEndPicture,
+            vaSyncSurface,
+            vaQuerySurfaceStatus,
+            vaQuerySurfaceError,
+            vaPutSurface,
+            vaQueryImageFormats,
+            vaCreateImage,
+            vaDeriveImage,
+            vaDestroyImage,
+            vaSetImagePalette,
+            vaGetImage,
+            vaPutImage,
+            vaQuerySubpictureFormats,
+            vaCreateSubpicture,
+            vaDestroySubpicture,
+            vaSetSubpictureImage,
+            vaSetSubpictureChromakey,
+            vaSetSubpictureGlobalAlpha,
+            vaAssociateSubpicture,
+            vaDeassociateSubpicture,
+            vaQueryDisplayAttributes,
+            vaGetDisplayAttributes,
+            vaSetDisplayAttributes,
+            vaBufferInfo,
+            vaLockSurface,
+            vaUnlockSurface,
+            vaGetSurfaceAttributes,
+            vaCreateSurfaces2,
+            vaQuerySurfaceAttributes,
+            vaAcquireBufferHandle,
+            vaReleaseBufferHandle,
+            vaCreateMFContext,
+            vaMFAddContext,
+            vaMFReleaseContext,
+            vaMFSubmit,
+            vaCreateBuffer2,
+            vaQueryProcessingRate,
+            vaExportSurfaceHandle,
+            vaSyncSurface2,
+            vaSyncBuffer,
+            vaCopy,
+            reserved,
+        ]
+    );
+    layout!(
+        p,
+        va::VAPictureParameterBufferH264,
+        "VAPictureParameterBufferH264",
+        [
+            CurrPic,
+            ReferenceFrames,
+            picture_width_in_mbs_minus1,
+            picture_height_in_mbs_minus1,
+            bit_depth_luma_minus8,
+            bit_depth_chroma_minus8,
+            num_ref_frames,
+            seq_fields,
+            num_slice_groups_minus1,
+            slice_group_map_type,
+            slice_group_change_rate_minus1,
+            pic_init_qp_minus26,
+            pic_init_qs_minus26,
+            chroma_qp_index_offset,
+            second_chroma_qp_index_offset,
+            pic_fields,
+            frame_num,
+        ]
+    );
     layout!(p, va::VAPictureH264, "VAPictureH264", [picture_id, frame_idx, flags, TopFieldOrderCnt, BottomFieldOrderCnt]);
-    layout!(p, va::VASliceParameterBufferH264, "VASliceParameterBufferH264", [
-        slice_data_size, slice_data_offset, slice_data_flag, slice_data_bit_offset,
-        first_mb_in_slice, slice_type, direct_spatial_mv_pred_flag,
-        num_ref_idx_l0_active_minus1, num_ref_idx_l1_active_minus1, cabac_init_idc,
-        slice_qp_delta, disable_deblocking_filter_idc, slice_alpha_c0_offset_div2,
-        slice_beta_offset_div2, RefPicList0, RefPicList1, luma_log2_weight_denom,
-        chroma_log2_weight_denom, luma_weight_l0_flag, luma_weight_l0, luma_offset_l0,
-        chroma_weight_l0_flag, chroma_weight_l0, chroma_offset_l0, luma_weight_l1_flag,
-        luma_weight_l1, luma_offset_l1, chroma_weight_l1_flag, chroma_weight_l1, chroma_offset_l1,
-    ]);
+    layout!(
+        p,
+        va::VASliceParameterBufferH264,
+        "VASliceParameterBufferH264",
+        [
+            slice_data_size,
+            slice_data_offset,
+            slice_data_flag,
+            slice_data_bit_offset,
+            first_mb_in_slice,
+            slice_type,
+            direct_spatial_mv_pred_flag,
+            num_ref_idx_l0_active_minus1,
+            num_ref_idx_l1_active_minus1,
+            cabac_init_idc,
+            slice_qp_delta,
+            disable_deblocking_filter_idc,
+            slice_alpha_c0_offset_div2,
+            slice_beta_offset_div2,
+            RefPicList0,
+            RefPicList1,
+            luma_log2_weight_denom,
+            chroma_log2_weight_denom,
+            luma_weight_l0_flag,
+            luma_weight_l0,
+            luma_offset_l0,
+            chroma_weight_l0_flag,
+            chroma_weight_l0,
+            chroma_offset_l0,
+            luma_weight_l1_flag,
+            luma_weight_l1,
+            luma_offset_l1,
+            chroma_weight_l1_flag,
+            chroma_weight_l1,
+            chroma_offset_l1,
+        ]
+    );
     layout!(p, va::VAIQMatrixBufferH264, "VAIQMatrixBufferH264", [ScalingList4x4, ScalingList8x8]);
     layout!(p, va::VAImageFormat, "VAImageFormat", [fourcc, byte_order, bits_per_pixel, depth, red_mask, green_mask, blue_mask, alpha_mask]);
-    layout!(p, va::VAImage, "VAImage", [image_id, format, buf, width, height, data_size, num_planes, pitches, offsets, num_palette_entries, entry_bytes, component_order]);
+    layout!(
+        p,
+        va::VAImage,
+        "VAImage",
+        [image_id, format, buf, width, height, data_size, num_planes, pitches, offsets, num_palette_entries, entry_bytes, component_order]
+    );
     layout!(p, va::VAConfigAttrib, "VAConfigAttrib", [type_ => "type", value]);
     layout!(p, va::VASurfaceAttrib, "VASurfaceAttrib", [type_ => "type", flags, value]);
     layout!(p, va::VAGenericValue, "VAGenericValue", [type_ => "type", value]);
@@ -96,7 +223,12 @@ fn table() -> Probe {
 
     // Kernel uAPI: structs declared by hand in this crate.
     layout!(p, media::media_device_info, "struct media_device_info", [driver, model, serial, bus_info, media_version, hw_revision, driver_version, reserved]);
-    layout!(p, media::media_v2_topology, "struct media_v2_topology", [topology_version, num_entities, ptr_entities, num_interfaces, ptr_interfaces, num_pads, ptr_pads, num_links, ptr_links]);
+    layout!(
+        p,
+        media::media_v2_topology,
+        "struct media_v2_topology",
+        [topology_version, num_entities, ptr_entities, num_interfaces, ptr_interfaces, num_pads, ptr_pads, num_links, ptr_links]
+    );
     layout!(p, media::media_v2_entity, "struct media_v2_entity", [id, name, function, flags, reserved]);
     layout!(p, media::media_v2_interface, "struct media_v2_interface", [id, intf_type, flags, reserved, raw => "devnode"]);
     layout!(p, media::media_v2_link, "struct media_v2_link", [id, source_id, sink_id, flags]);
@@ -111,9 +243,24 @@ fn table() -> Probe {
     layout!(p, k::v4l2_create_buffers, "struct v4l2_create_buffers", [index, count, memory, format, capabilities]);
     layout!(p, k::v4l2_ctrl_h264_sps, "struct v4l2_ctrl_h264_sps", [profile_idc, level_idc, max_num_ref_frames, pic_width_in_mbs_minus1, flags]);
     layout!(p, k::v4l2_ctrl_h264_pps, "struct v4l2_ctrl_h264_pps", [pic_parameter_set_id, flags]);
-    layout!(p, k::v4l2_ctrl_h264_decode_params, "struct v4l2_ctrl_h264_decode_params", [dpb, nal_ref_idc, frame_num, dec_ref_pic_marking_bit_size, pic_order_cnt_bit_size, slice_group_change_cycle, flags]);
-    layout!(p, k::v4l2_h264_dpb_entry, "struct v4l2_h264_dpb_entry", [reference_ts, pic_num, frame_num, fields, top_field_order_cnt, bottom_field_order_cnt, flags]);
-    layout!(p, k::v4l2_ctrl_h264_slice_params, "struct v4l2_ctrl_h264_slice_params", [header_bit_size, first_mb_in_slice, slice_type, ref_pic_list0, ref_pic_list1, flags]);
+    layout!(
+        p,
+        k::v4l2_ctrl_h264_decode_params,
+        "struct v4l2_ctrl_h264_decode_params",
+        [dpb, nal_ref_idc, frame_num, dec_ref_pic_marking_bit_size, pic_order_cnt_bit_size, slice_group_change_cycle, flags]
+    );
+    layout!(
+        p,
+        k::v4l2_h264_dpb_entry,
+        "struct v4l2_h264_dpb_entry",
+        [reference_ts, pic_num, frame_num, fields, top_field_order_cnt, bottom_field_order_cnt, flags]
+    );
+    layout!(
+        p,
+        k::v4l2_ctrl_h264_slice_params,
+        "struct v4l2_ctrl_h264_slice_params",
+        [header_bit_size, first_mb_in_slice, slice_type, ref_pic_list0, ref_pic_list1, flags]
+    );
     layout!(p, k::v4l2_ctrl_h264_pred_weights, "struct v4l2_ctrl_h264_pred_weights", [luma_log2_weight_denom, weight_factors]);
     layout!(p, k::v4l2_ctrl_h264_scaling_matrix, "struct v4l2_ctrl_h264_scaling_matrix", [scaling_list_4x4, scaling_list_8x8]);
 

@@ -78,7 +78,10 @@ impl Run {
         self.stdout.lines().find(|l| l.starts_with(&format!("frame 0 {n} sync=")))
     }
     fn errors(&self) -> usize {
-        self.stdout.lines().filter(|l| l.starts_with("decode-error") || l.contains("transfer-error") || (l.contains(" sync=") && !l.contains(" sync=0"))).count()
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with("decode-error") || l.contains("transfer-error") || (l.contains(" sync=") && !l.contains(" sync=0")))
+            .count()
     }
     /// The client's fd table after vaTerminate equals the one before
     /// av_hwdevice_ctx_create (vaclient lists every fd that is new).
@@ -204,7 +207,10 @@ fn request_completing_with_error() {
     // The simulator decodes the picture anyway (only the flag is set), so
     // the pixels are right; the client reads back whatever it is given.
     let bad = r.bad_frames(&want);
-    assert!(bad.iter().all(|&b| (6..10).contains(&b)), "reference frames {bad:?} missing from the output; only 6..9 (the fault and frames predicting from it) may be");
+    assert!(
+        bad.iter().all(|&b| (6..10).contains(&b)),
+        "reference frames {bad:?} missing from the output; only 6..9 (the fault and frames predicting from it) may be"
+    );
     assert!(r.fds_balanced(), "{}", r.stdout);
     eprintln!("ERROR on job 6: {line}; {fired:?}; reference frames not in the output: {bad:?}; next IDR (10..14) bit-exact");
 }
@@ -223,7 +229,11 @@ fn request_that_never_completes() {
     let bad = r.bad_frames(&want);
     assert!(bad.iter().all(|&b| b >= 6), "frames before the hang differ: {bad:?}");
     assert!(r.fds_balanced(), "{}", r.stdout);
-    eprintln!("hang on job 6: {line}; {fired:?}; client finished in {:.1} s; {} error lines; reference frames missing from the output: {bad:?}", r.secs, r.errors());
+    eprintln!(
+        "hang on job 6: {line}; {fired:?}; client finished in {:.1} s; {} error lines; reference frames missing from the output: {bad:?}",
+        r.secs,
+        r.errors()
+    );
 }
 
 /// The check every row relies on: a fault whose call never comes (a call
@@ -231,10 +241,22 @@ fn request_that_never_completes() {
 /// ERROR frame past the last job are failures, not passes.
 #[test]
 fn faults_that_never_fire_are_failures() {
-    let r = client("never", true, &[("HANTRO_SIM_FAIL_IOCTL", "VIDIOC_QBUF/OUTPUT@99:1:EBUSY")], &ioctl_faults("VIDIOC_QBUF/OUTPUT@99:1:EBUSY"), Duration::from_secs(60));
+    let r = client(
+        "never",
+        true,
+        &[("HANTRO_SIM_FAIL_IOCTL", "VIDIOC_QBUF/OUTPUT@99:1:EBUSY")],
+        &ioctl_faults("VIDIOC_QBUF/OUTPUT@99:1:EBUSY"),
+        Duration::from_secs(60),
+    );
     let e = r.fired.expect_err("a fault past the last request passed as injected");
     assert!(e.contains("ioctl VIDIOC_QBUF/OUTPUT@99:1:EBUSY: fired 0 times, expected once"), "{e}");
-    let r = client("bogus", true, &[("HANTRO_SIM_FAIL_IOCTL", "VIDIOC_QBUFF:1:EBUSY,VIDIOC_QBUF/REQUEST:1:EIO")], &ioctl_faults("VIDIOC_QBUFF:1:EBUSY,VIDIOC_QBUF/REQUEST:1:EIO"), Duration::from_secs(60));
+    let r = client(
+        "bogus",
+        true,
+        &[("HANTRO_SIM_FAIL_IOCTL", "VIDIOC_QBUFF:1:EBUSY,VIDIOC_QBUF/REQUEST:1:EIO")],
+        &ioctl_faults("VIDIOC_QBUFF:1:EBUSY,VIDIOC_QBUF/REQUEST:1:EIO"),
+        Duration::from_secs(60),
+    );
     let e = r.fired.expect_err("faults the simulator cannot parse passed as injected");
     assert!(e.contains("bad-spec HANTRO_SIM_FAIL_IOCTL item \"VIDIOC_QBUFF:1:EBUSY\": unknown ioctl VIDIOC_QBUFF"), "{e}");
     assert!(e.contains("selector REQUEST does not apply to VIDIOC_QBUF"), "{e}");
@@ -282,7 +304,13 @@ fn device_vanishing_mid_stream() {
     // 0..4 read back bit-exact; 5: its DQBUF fails (sync OPERATION_FAILED,
     // no read-back); 6..14: vaEndPicture fails, libavcodec drops them.
     let failed = va::VA_STATUS_ERROR_OPERATION_FAILED;
-    assert_eq!(o, Outcome { frames: 6, syncs: vec![(5, failed)], transfer_errors: vec![5], decode_errors: 9, lost: (5..FRAMES).collect() }, "{}\n{}", r.stdout, r.fault_lines.join("\n"));
+    assert_eq!(
+        o,
+        Outcome { frames: 6, syncs: vec![(5, failed)], transfer_errors: vec![5], decode_errors: 9, lost: (5..FRAMES).collect() },
+        "{}\n{}",
+        r.stdout,
+        r.fault_lines.join("\n")
+    );
     // Closing a request fd while its request is queued (the device is gone,
     // STREAMOFF failed) is legal; the simulator then keeps its own end of
     // the request's socket pair for good (device.rs close(): requests whose
@@ -291,7 +319,12 @@ fn device_vanishing_mid_stream() {
     // request, dmabuf) must all be closed.
     let driver_leaks: Vec<&str> = r.leaked().into_iter().filter(|l| !l.contains("socket:")).collect();
     assert!(driver_leaks.is_empty() && r.stdout.contains("fds before="), "{}", r.stdout);
-    eprintln!("device vanished after 6 requests: {o:?}; {} faults injected; finished in {:.1} s; simulator request sockets left: {}", fired.len(), r.secs, r.leaked().len());
+    eprintln!(
+        "device vanished after 6 requests: {o:?}; {} faults injected; finished in {:.1} s; simulator request sockets left: {}",
+        fired.len(),
+        r.secs,
+        r.leaked().len()
+    );
 }
 
 /// One decode-path fault, one thread (so it meets the same picture every
@@ -359,7 +392,12 @@ fn single_ioctl_failures_while_decoding() {
         let summary = format!("{:<40} {got:?} fds balanced={} exit ok={}\n    {fired}", row.spec, r.fds_balanced(), r.ok);
         eprintln!("{summary}");
         if !r.ok || !r.fds_balanced() || r.fired.is_err() || got != row.expect {
-            failures.push(format!("{summary}\n    expected {:?}\n{}\n{}", row.expect, r.stdout, r.stderr.lines().filter(|l| !l.starts_with("  ")).take(20).collect::<Vec<_>>().join("\n")));
+            failures.push(format!(
+                "{summary}\n    expected {:?}\n{}\n{}",
+                row.expect,
+                r.stdout,
+                r.stderr.lines().filter(|l| !l.starts_with("  ")).take(20).collect::<Vec<_>>().join("\n")
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -456,7 +494,10 @@ fn child_line<'a>(out: &'a str, prefix: &str) -> &'a str {
 fn setup_trace() -> (Vec<Call>, String) {
     let log = std::env::temp_dir().join(format!("hantro-faults-setup-trace-{}", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let o = run_child("child_setup_fault", &[("HANTRO_SIM_TRACE", "1"), ("HANTRO_SIM_LOG", &log.display().to_string()), ("HANTRO_TEST_MARKS", "1"), ("HANTRO_LOG", "off")]);
+    let o = run_child(
+        "child_setup_fault",
+        &[("HANTRO_SIM_TRACE", "1"), ("HANTRO_SIM_LOG", &log.display().to_string()), ("HANTRO_TEST_MARKS", "1"), ("HANTRO_LOG", "off")],
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && child_line(&out, "setup-fault: ") == "none", "clean traced child failed:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&log).expect("trace log");
@@ -507,7 +548,6 @@ const ABSORBED: &[(&str, &str, u32, &str)] = &[
     ("vaDestroySurfaces", "VIDIOC_REQBUFS", 1, "teardown: the close frees them"),
     ("vaDestroySurfaces", "VIDIOC_REQBUFS", 2, "teardown: the close frees them"),
 ];
-
 
 /// What `child_setup_fault` must print for a fault on `c`: the VA call
 /// making the ioctl fails with the errno's status (vaInitialize: UNKNOWN,
@@ -565,7 +605,11 @@ fn single_ioctl_failures_during_setup() {
     for r in &rows {
         eprintln!("{r}");
     }
-    eprintln!("{} setup faults ({} ioctl calls of a clean vaInitialize + round, EBUSY and ENOMEM each), all injected, each with its expected outcome", rows.len(), trace.len());
+    eprintln!(
+        "{} setup faults ({} ioctl calls of a clean vaInitialize + round, EBUSY and ENOMEM each), all injected, each with its expected outcome",
+        rows.len(),
+        trace.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -113,17 +113,51 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
     let data_buf = move |n: u32| v.buffer(f.ctx, va::VASliceDataBufferType, n, 1, Some(&vec![0xffu8; n as usize]));
     vec![
         // --- configs
-        case("vaQueryConfigProfiles", "NULL list", IPAR, move || { let mut n = 0; vcall!(v, vaQueryConfigProfiles, null_mut(), &mut n) }),
-        case("vaQueryConfigProfiles", "NULL count", IPAR, move || { let mut l = [0; 32]; vcall!(v, vaQueryConfigProfiles, l.as_mut_ptr(), null_mut()) }),
-        case("vaQueryConfigEntrypoints", "unknown profile 19 (VP9)", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || { let mut l = [0; 4]; let mut n = 0; vcall!(v, vaQueryConfigEntrypoints, va::VAProfileVP9Profile0, l.as_mut_ptr(), &mut n) }),
-        case("vaQueryConfigEntrypoints", "profile -1 (None)", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || { let mut l = [0; 4]; let mut n = 0; vcall!(v, vaQueryConfigEntrypoints, -1, l.as_mut_ptr(), &mut n) }),
-        case("vaQueryConfigEntrypoints", "profile 0x7fffffff", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || { let mut l = [0; 4]; let mut n = 0; vcall!(v, vaQueryConfigEntrypoints, 0x7fff_ffff, l.as_mut_ptr(), &mut n) }),
-        case("vaQueryConfigEntrypoints", "NULL list", IPAR, move || { let mut n = 0; vcall!(v, vaQueryConfigEntrypoints, va::VAProfileH264Main, null_mut(), &mut n) }),
-        case("vaGetConfigAttributes", "encode entrypoint", va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT, move || { let mut a = [va::VAConfigAttrib::default()]; vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointEncSlice, a.as_mut_ptr(), 1) }),
-        case("vaGetConfigAttributes", "NULL list, count 1", IPAR, move || vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 1)),
-        case("vaGetConfigAttributes", "count -1", IPAR, move || { let mut a = [va::VAConfigAttrib::default()]; vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), -1) }),
-        case("vaGetConfigAttributes", "count i32::MAX", IPAR, move || { let mut a = [va::VAConfigAttrib::default()]; vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), i32::MAX) }),
-        case("vaGetConfigAttributes", "NULL list, count 0", SUCCESS, move || vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 0)),
+        case("vaQueryConfigProfiles", "NULL list", IPAR, move || {
+            let mut n = 0;
+            vcall!(v, vaQueryConfigProfiles, null_mut(), &mut n)
+        }),
+        case("vaQueryConfigProfiles", "NULL count", IPAR, move || {
+            let mut l = [0; 32];
+            vcall!(v, vaQueryConfigProfiles, l.as_mut_ptr(), null_mut())
+        }),
+        case("vaQueryConfigEntrypoints", "unknown profile 19 (VP9)", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || {
+            let mut l = [0; 4];
+            let mut n = 0;
+            vcall!(v, vaQueryConfigEntrypoints, va::VAProfileVP9Profile0, l.as_mut_ptr(), &mut n)
+        }),
+        case("vaQueryConfigEntrypoints", "profile -1 (None)", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || {
+            let mut l = [0; 4];
+            let mut n = 0;
+            vcall!(v, vaQueryConfigEntrypoints, -1, l.as_mut_ptr(), &mut n)
+        }),
+        case("vaQueryConfigEntrypoints", "profile 0x7fffffff", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || {
+            let mut l = [0; 4];
+            let mut n = 0;
+            vcall!(v, vaQueryConfigEntrypoints, 0x7fff_ffff, l.as_mut_ptr(), &mut n)
+        }),
+        case("vaQueryConfigEntrypoints", "NULL list", IPAR, move || {
+            let mut n = 0;
+            vcall!(v, vaQueryConfigEntrypoints, va::VAProfileH264Main, null_mut(), &mut n)
+        }),
+        case("vaGetConfigAttributes", "encode entrypoint", va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT, move || {
+            let mut a = [va::VAConfigAttrib::default()];
+            vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointEncSlice, a.as_mut_ptr(), 1)
+        }),
+        case("vaGetConfigAttributes", "NULL list, count 1", IPAR, move || {
+            vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 1)
+        }),
+        case("vaGetConfigAttributes", "count -1", IPAR, move || {
+            let mut a = [va::VAConfigAttrib::default()];
+            vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), -1)
+        }),
+        case("vaGetConfigAttributes", "count i32::MAX", IPAR, move || {
+            let mut a = [va::VAConfigAttrib::default()];
+            vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), i32::MAX)
+        }),
+        case("vaGetConfigAttributes", "NULL list, count 0", SUCCESS, move || {
+            vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 0)
+        }),
         case("vaGetConfigAttributes", "unknown attribute type 0x7fff", SUCCESS, move || {
             let mut a = [va::VAConfigAttrib { type_: 0x7fff, value: 0 }];
             let s = vcall!(v, vaGetConfigAttributes, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1);
@@ -132,37 +166,104 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         }),
         case("vaCreateConfig", "NULL id", IPAR, move || vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 0, null_mut())),
         case("vaCreateConfig", "unknown profile", va::VA_STATUS_ERROR_UNSUPPORTED_PROFILE, move || v.create_config(va::VAProfileVP9Profile0).0),
-        case("vaCreateConfig", "encode entrypoint", va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT, move || { let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointEncSlice, null_mut(), 0, &mut i) }),
-        case("vaCreateConfig", "RTFormat YUV422", va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT, move || { let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribRTFormat, value: va::VA_RT_FORMAT_YUV422 }]; let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i) }),
-        case("vaCreateConfig", "encoder attribute", va::VA_STATUS_ERROR_ATTR_NOT_SUPPORTED, move || { let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribEncPackedHeaders, value: 1 }]; let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i) }),
-        case("vaCreateConfig", "DecSliceMode base", va::VA_STATUS_ERROR_INVALID_VALUE, move || { let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribDecSliceMode, value: va::VA_DEC_SLICE_MODE_BASE }]; let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i) }),
-        case("vaCreateConfig", "NULL attrib list, count 2", IPAR, move || { let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 2, &mut i) }),
-        case("vaCreateConfig", "attrib count -5", IPAR, move || { let mut a = [va::VAConfigAttrib::default()]; let mut i = 0; vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), -5, &mut i) }),
+        case("vaCreateConfig", "encode entrypoint", va::VA_STATUS_ERROR_UNSUPPORTED_ENTRYPOINT, move || {
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointEncSlice, null_mut(), 0, &mut i)
+        }),
+        case("vaCreateConfig", "RTFormat YUV422", va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT, move || {
+            let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribRTFormat, value: va::VA_RT_FORMAT_YUV422 }];
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i)
+        }),
+        case("vaCreateConfig", "encoder attribute", va::VA_STATUS_ERROR_ATTR_NOT_SUPPORTED, move || {
+            let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribEncPackedHeaders, value: 1 }];
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i)
+        }),
+        case("vaCreateConfig", "DecSliceMode base", va::VA_STATUS_ERROR_INVALID_VALUE, move || {
+            let mut a = [va::VAConfigAttrib { type_: va::VAConfigAttribDecSliceMode, value: va::VA_DEC_SLICE_MODE_BASE }];
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), 1, &mut i)
+        }),
+        case("vaCreateConfig", "NULL attrib list, count 2", IPAR, move || {
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, null_mut(), 2, &mut i)
+        }),
+        case("vaCreateConfig", "attrib count -5", IPAR, move || {
+            let mut a = [va::VAConfigAttrib::default()];
+            let mut i = 0;
+            vcall!(v, vaCreateConfig, va::VAProfileH264Main, va::VAEntrypointVLD, a.as_mut_ptr(), -5, &mut i)
+        }),
         case("vaDestroyConfig", "junk id", ICFG, move || vcall!(v, vaDestroyConfig, junk)),
         case("vaDestroyConfig", "stale id", ICFG, move || vcall!(v, vaDestroyConfig, f.stale_cfg)),
         case("vaDestroyConfig", "surface id (wrong kind)", ICFG, move || vcall!(v, vaDestroyConfig, s0)),
         case("vaDestroyConfig", "VA_INVALID_ID", ICFG, move || vcall!(v, vaDestroyConfig, va::VA_INVALID_ID)),
         case("vaDestroyConfig", "id 0", ICFG, move || vcall!(v, vaDestroyConfig, 0)),
-        case("vaQueryConfigAttributes", "stale id", ICFG, move || { let (mut p, mut e, mut n) = (0, 0, 0); let mut a = [va::VAConfigAttrib::default(); 16]; vcall!(v, vaQueryConfigAttributes, f.stale_cfg, &mut p, &mut e, a.as_mut_ptr(), &mut n) }),
-        case("vaQueryConfigAttributes", "NULL profile", IPAR, move || { let (mut e, mut n) = (0, 0); let mut a = [va::VAConfigAttrib::default(); 16]; vcall!(v, vaQueryConfigAttributes, f.cfg, null_mut(), &mut e, a.as_mut_ptr(), &mut n) }),
-        case("vaQueryConfigAttributes", "NULL list", IPAR, move || { let (mut p, mut e, mut n) = (0, 0, 0); vcall!(v, vaQueryConfigAttributes, f.cfg, &mut p, &mut e, null_mut(), &mut n) }),
-        case("vaQuerySurfaceAttributes", "context id (wrong kind)", ICFG, move || { let mut n = 0; vcall!(v, vaQuerySurfaceAttributes, f.ctx, null_mut(), &mut n) }),
+        case("vaQueryConfigAttributes", "stale id", ICFG, move || {
+            let (mut p, mut e, mut n) = (0, 0, 0);
+            let mut a = [va::VAConfigAttrib::default(); 16];
+            vcall!(v, vaQueryConfigAttributes, f.stale_cfg, &mut p, &mut e, a.as_mut_ptr(), &mut n)
+        }),
+        case("vaQueryConfigAttributes", "NULL profile", IPAR, move || {
+            let (mut e, mut n) = (0, 0);
+            let mut a = [va::VAConfigAttrib::default(); 16];
+            vcall!(v, vaQueryConfigAttributes, f.cfg, null_mut(), &mut e, a.as_mut_ptr(), &mut n)
+        }),
+        case("vaQueryConfigAttributes", "NULL list", IPAR, move || {
+            let (mut p, mut e, mut n) = (0, 0, 0);
+            vcall!(v, vaQueryConfigAttributes, f.cfg, &mut p, &mut e, null_mut(), &mut n)
+        }),
+        case("vaQuerySurfaceAttributes", "context id (wrong kind)", ICFG, move || {
+            let mut n = 0;
+            vcall!(v, vaQuerySurfaceAttributes, f.ctx, null_mut(), &mut n)
+        }),
         case("vaQuerySurfaceAttributes", "NULL count", IPAR, move || vcall!(v, vaQuerySurfaceAttributes, f.cfg, null_mut(), null_mut())),
-        case("vaQuerySurfaceAttributes", "list of 1 (too small)", va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED, move || { let mut n = 1; let mut a = [va::VASurfaceAttrib::default(); 1]; vcall!(v, vaQuerySurfaceAttributes, f.cfg, a.as_mut_ptr(), &mut n) }),
+        case("vaQuerySurfaceAttributes", "list of 1 (too small)", va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED, move || {
+            let mut n = 1;
+            let mut a = [va::VASurfaceAttrib::default(); 1];
+            vcall!(v, vaQuerySurfaceAttributes, f.cfg, a.as_mut_ptr(), &mut n)
+        }),
         // --- surfaces
         case("vaCreateSurfaces", "NULL ids, count 1", IPAR, move || vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, 1, null_mut())),
-        case("vaCreateSurfaces", "count 0", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, 0, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "count -1", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, -1, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "width 0", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, 0, 240, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "height -16", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, 320, -16, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "i32::MAX x i32::MAX", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, i32::MAX, i32::MAX, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "RT format YUV422", va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV422 as i32, 1, s.as_mut_ptr()) }),
-        case("vaCreateSurfaces", "65 surfaces at once", va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED, move || { let mut s = [0u32; 65]; vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, 65, s.as_mut_ptr()) }),
+        case("vaCreateSurfaces", "count 0", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, 0, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "count -1", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, -1, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "width 0", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, 0, 240, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "height -16", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, 320, -16, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "i32::MAX x i32::MAX", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, i32::MAX, i32::MAX, va::VA_RT_FORMAT_YUV420 as i32, 1, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "RT format YUV422", va::VA_STATUS_ERROR_UNSUPPORTED_RT_FORMAT, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV422 as i32, 1, s.as_mut_ptr())
+        }),
+        case("vaCreateSurfaces", "65 surfaces at once", va::VA_STATUS_ERROR_MAX_NUM_EXCEEDED, move || {
+            let mut s = [0u32; 65];
+            vcall!(v, vaCreateSurfaces, 320, 240, va::VA_RT_FORMAT_YUV420 as i32, 65, s.as_mut_ptr())
+        }),
         case("vaCreateSurfaces2", "u32::MAX x u32::MAX", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || v.create_surfaces(u32::MAX, u32::MAX, 1).0),
         case("vaCreateSurfaces2", "u32::MAX x 240", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || v.create_surfaces(u32::MAX, 240, 1).0),
         case("vaCreateSurfaces2", "8192 x 8192", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || v.create_surfaces(8192, 8192, 1).0),
-        case("vaCreateSurfaces2", "count 1<<30", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1 << 30, null_mut(), 0) }),
-        case("vaCreateSurfaces2", "NULL attribs, count 3", IPAR, move || { let mut s = [0u32; 1]; vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1, null_mut(), 3) }),
+        case("vaCreateSurfaces2", "count 1<<30", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1 << 30, null_mut(), 0)
+        }),
+        case("vaCreateSurfaces2", "NULL attribs, count 3", IPAR, move || {
+            let mut s = [0u32; 1];
+            vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1, null_mut(), 3)
+        }),
         case("vaCreateSurfaces2", "pixel format YV12", va::VA_STATUS_ERROR_INVALID_IMAGE_FORMAT, move || {
             let mut a = [va::VASurfaceAttrib { type_: va::VASurfaceAttribPixelFormat, flags: va::VA_SURFACE_ATTRIB_SETTABLE, ..Default::default() }];
             a[0].value.type_ = va::VAGenericValueTypeInteger;
@@ -178,17 +279,30 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
             vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1, a.as_mut_ptr(), 1)
         }),
         case("vaCreateSurfaces2", "external buffer descriptor (dangling pointer)", va::VA_STATUS_ERROR_UNSUPPORTED_MEMORY_TYPE, move || {
-            let mut a = [va::VASurfaceAttrib { type_: va::VASurfaceAttribExternalBufferDescriptor, flags: va::VA_SURFACE_ATTRIB_SETTABLE, ..Default::default() }];
+            let mut a =
+                [va::VASurfaceAttrib { type_: va::VASurfaceAttribExternalBufferDescriptor, flags: va::VA_SURFACE_ATTRIB_SETTABLE, ..Default::default() }];
             a[0].value.type_ = va::VAGenericValueTypePointer;
             a[0].value.value.p = 0x10 as *mut libc::c_void;
             let mut s = [0u32; 1];
             vcall!(v, vaCreateSurfaces2, va::VA_RT_FORMAT_YUV420, 320, 240, s.as_mut_ptr(), 1, a.as_mut_ptr(), 1)
         }),
         case("vaDestroySurfaces", "NULL list, count 1", IPAR, move || vcall!(v, vaDestroySurfaces, null_mut(), 1)),
-        case("vaDestroySurfaces", "count -1", IPAR, move || { let mut s = [s0]; vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), -1) }),
-        case("vaDestroySurfaces", "junk id", ISURF, move || { let mut s = [junk]; vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1) }),
-        case("vaDestroySurfaces", "stale id", ISURF, move || { let mut s = [f.stale_surf]; vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1) }),
-        case("vaDestroySurfaces", "context id (wrong kind)", ISURF, move || { let mut s = [f.ctx]; vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1) }),
+        case("vaDestroySurfaces", "count -1", IPAR, move || {
+            let mut s = [s0];
+            vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), -1)
+        }),
+        case("vaDestroySurfaces", "junk id", ISURF, move || {
+            let mut s = [junk];
+            vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1)
+        }),
+        case("vaDestroySurfaces", "stale id", ISURF, move || {
+            let mut s = [f.stale_surf];
+            vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1)
+        }),
+        case("vaDestroySurfaces", "context id (wrong kind)", ISURF, move || {
+            let mut s = [f.ctx];
+            vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1)
+        }),
         case("vaSyncSurface", "stale id", ISURF, move || vcall!(v, vaSyncSurface, f.stale_surf)),
         case("vaSyncSurface", "buffer-kind id", ISURF, move || vcall!(v, vaSyncSurface, f.img.buf)),
         case("vaSyncSurface", "never decoded surface", SUCCESS, move || vcall!(v, vaSyncSurface, s0)),
@@ -196,10 +310,19 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaSyncSurface2", "timeout 0, idle surface", SUCCESS, move || vcall!(v, vaSyncSurface2, s0, 0)),
         case("vaSyncSurface2", "VA_TIMEOUT_INFINITE, idle surface", SUCCESS, move || vcall!(v, vaSyncSurface2, s0, u64::MAX)),
         case("vaQuerySurfaceStatus", "NULL status", IPAR, move || vcall!(v, vaQuerySurfaceStatus, s0, null_mut())),
-        case("vaQuerySurfaceStatus", "config id (wrong kind)", ISURF, move || { let mut st = 0; vcall!(v, vaQuerySurfaceStatus, f.cfg, &mut st) }),
+        case("vaQuerySurfaceStatus", "config id (wrong kind)", ISURF, move || {
+            let mut st = 0;
+            vcall!(v, vaQuerySurfaceStatus, f.cfg, &mut st)
+        }),
         case("vaQuerySurfaceError", "NULL info", IPAR, move || vcall!(v, vaQuerySurfaceError, s0, va::VA_STATUS_ERROR_DECODING_ERROR as St, null_mut())),
-        case("vaQuerySurfaceError", "stale surface", ISURF, move || { let mut p = null_mut(); vcall!(v, vaQuerySurfaceError, f.stale_surf, va::VA_STATUS_ERROR_DECODING_ERROR as St, &mut p) }),
-        case("vaQuerySurfaceError", "error status OPERATION_FAILED", IPAR, move || { let mut p = null_mut(); vcall!(v, vaQuerySurfaceError, s0, OPF as St, &mut p) }),
+        case("vaQuerySurfaceError", "stale surface", ISURF, move || {
+            let mut p = null_mut();
+            vcall!(v, vaQuerySurfaceError, f.stale_surf, va::VA_STATUS_ERROR_DECODING_ERROR as St, &mut p)
+        }),
+        case("vaQuerySurfaceError", "error status OPERATION_FAILED", IPAR, move || {
+            let mut p = null_mut();
+            vcall!(v, vaQuerySurfaceError, s0, OPF as St, &mut p)
+        }),
         case("vaQuerySurfaceError", "surface without error", SUCCESS, move || {
             let mut p: *mut libc::c_void = null_mut();
             let s = vcall!(v, vaQuerySurfaceError, s0, va::VA_STATUS_ERROR_DECODING_ERROR as St, &mut p);
@@ -207,21 +330,48 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
             assert_eq!(unsafe { (*(p as *const va::VASurfaceDecodeMBErrors)).status }, -1);
             s
         }),
-        case("vaExportSurfaceHandle", "NULL descriptor", IPAR, move || vcall!(v, vaExportSurfaceHandle, s0, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS, null_mut())),
+        case("vaExportSurfaceHandle", "NULL descriptor", IPAR, move || {
+            vcall!(v, vaExportSurfaceHandle, s0, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS, null_mut())
+        }),
         case("vaExportSurfaceHandle", "stale surface", ISURF, move || v.export(f.stale_surf, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS).0),
-        case("vaExportSurfaceHandle", "memory type DRM_PRIME (v1)", va::VA_STATUS_ERROR_UNSUPPORTED_MEMORY_TYPE, move || { let mut d = va::VADRMPRIMESurfaceDescriptor::default(); vcall!(v, vaExportSurfaceHandle, s0, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS, &mut d as *mut _ as *mut libc::c_void) }),
+        case("vaExportSurfaceHandle", "memory type DRM_PRIME (v1)", va::VA_STATUS_ERROR_UNSUPPORTED_MEMORY_TYPE, move || {
+            let mut d = va::VADRMPRIMESurfaceDescriptor::default();
+            vcall!(
+                v,
+                vaExportSurfaceHandle,
+                s0,
+                va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME,
+                va::VA_EXPORT_SURFACE_COMPOSED_LAYERS,
+                &mut d as *mut _ as *mut libc::c_void
+            )
+        }),
         case("vaExportSurfaceHandle", "flags without a layer mode", IPAR, move || v.export(s0, 0).0),
-        case("vaExportSurfaceHandle", "both layer modes", IPAR, move || v.export(s0, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS | va::VA_EXPORT_SURFACE_SEPARATE_LAYERS).0),
-        case("vaExportSurfaceHandle", "valid (fds closed by the test)", SUCCESS, move || { let (s, d) = v.export(s0, va::VA_EXPORT_SURFACE_SEPARATE_LAYERS); close_fds(&d); s }),
+        case("vaExportSurfaceHandle", "both layer modes", IPAR, move || {
+            v.export(s0, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS | va::VA_EXPORT_SURFACE_SEPARATE_LAYERS).0
+        }),
+        case("vaExportSurfaceHandle", "valid (fds closed by the test)", SUCCESS, move || {
+            let (s, d) = v.export(s0, va::VA_EXPORT_SURFACE_SEPARATE_LAYERS);
+            close_fds(&d);
+            s
+        }),
         // --- contexts
         case("vaCreateContext", "NULL id", IPAR, move || vcall!(v, vaCreateContext, f.cfg, 320, 240, 1, null_mut(), 0, null_mut())),
         case("vaCreateContext", "stale config", ICFG, move || v.create_context(f.stale_cfg, 320, 240, &mut []).0),
         case("vaCreateContext", "surface id as config (wrong kind)", ICFG, move || v.create_context(s0, 320, 240, &mut []).0),
         case("vaCreateContext", "width 0", IPAR, move || v.create_context(f.cfg, 0, 240, &mut []).0),
         case("vaCreateContext", "height -1", IPAR, move || v.create_context(f.cfg, 320, -1, &mut []).0),
-        case("vaCreateContext", "i32::MAX x i32::MAX", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || v.create_context(f.cfg, i32::MAX, i32::MAX, &mut []).0),
-        case("vaCreateContext", "NULL targets, count 4", IPAR, move || { let mut i = 0; vcall!(v, vaCreateContext, f.cfg, 320, 240, 1, null_mut(), 4, &mut i) }),
-        case("vaCreateContext", "targets count -1", IPAR, move || { let mut t = [s0]; let mut i = 0; vcall!(v, vaCreateContext, f.cfg, 320, 240, 1, t.as_mut_ptr(), -1, &mut i) }),
+        case("vaCreateContext", "i32::MAX x i32::MAX", va::VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, move || {
+            v.create_context(f.cfg, i32::MAX, i32::MAX, &mut []).0
+        }),
+        case("vaCreateContext", "NULL targets, count 4", IPAR, move || {
+            let mut i = 0;
+            vcall!(v, vaCreateContext, f.cfg, 320, 240, 1, null_mut(), 4, &mut i)
+        }),
+        case("vaCreateContext", "targets count -1", IPAR, move || {
+            let mut t = [s0];
+            let mut i = 0;
+            vcall!(v, vaCreateContext, f.cfg, 320, 240, 1, t.as_mut_ptr(), -1, &mut i)
+        }),
         case("vaCreateContext", "stale surface in targets", ISURF, move || v.create_context(f.cfg, 320, 240, &mut [s0, f.stale_surf]).0),
         case("vaCreateContext", "config id in targets (wrong kind)", ISURF, move || v.create_context(f.cfg, 320, 240, &mut [f.cfg]).0),
         case("vaCreateContext", "targets from two sessions", ISURF, move || v.create_context(f.cfg, 320, 240, &mut [s0, f.other_surf]).0),
@@ -239,28 +389,82 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaCreateBuffer", "65536 x 65536 bytes (overflows u32)", IPAR, move || v.create_buffer(f.ctx, va::VASliceDataBufferType, 65536, 65536, None).0),
         case("vaCreateBuffer", "256 MiB + 1", IPAR, move || v.create_buffer(f.ctx, va::VASliceDataBufferType, (256 << 20) + 1, 1, None).0),
         case("vaBufferSetNumElements", "stale buffer", IBUF, move || vcall!(v, vaBufferSetNumElements, f.stale_buf, 1)),
-        case("vaBufferSetNumElements", "0 elements", IPAR, move || { let b = data_buf(64); let s = vcall!(v, vaBufferSetNumElements, b, 0); vcall!(v, vaDestroyBuffer, b); s }),
-        case("vaBufferSetNumElements", "more elements than allocated", IPAR, move || { let b = data_buf(64); let s = vcall!(v, vaBufferSetNumElements, b, 2); vcall!(v, vaDestroyBuffer, b); s }),
-        case("vaBufferSetNumElements", "u32::MAX elements", IPAR, move || { let b = data_buf(64); let s = vcall!(v, vaBufferSetNumElements, b, u32::MAX); vcall!(v, vaDestroyBuffer, b); s }),
-        case("vaMapBuffer", "NULL out pointer", IPAR, move || { let b = data_buf(64); let s = vcall!(v, vaMapBuffer, b, null_mut()); vcall!(v, vaDestroyBuffer, b); s }),
-        case("vaMapBuffer", "stale buffer", IBUF, move || { let mut p = null_mut(); vcall!(v, vaMapBuffer, f.stale_buf, &mut p) }),
-        case("vaMapBuffer", "image id (wrong kind)", IBUF, move || { let mut p = null_mut(); vcall!(v, vaMapBuffer, f.img.image_id, &mut p) }),
+        case("vaBufferSetNumElements", "0 elements", IPAR, move || {
+            let b = data_buf(64);
+            let s = vcall!(v, vaBufferSetNumElements, b, 0);
+            vcall!(v, vaDestroyBuffer, b);
+            s
+        }),
+        case("vaBufferSetNumElements", "more elements than allocated", IPAR, move || {
+            let b = data_buf(64);
+            let s = vcall!(v, vaBufferSetNumElements, b, 2);
+            vcall!(v, vaDestroyBuffer, b);
+            s
+        }),
+        case("vaBufferSetNumElements", "u32::MAX elements", IPAR, move || {
+            let b = data_buf(64);
+            let s = vcall!(v, vaBufferSetNumElements, b, u32::MAX);
+            vcall!(v, vaDestroyBuffer, b);
+            s
+        }),
+        case("vaMapBuffer", "NULL out pointer", IPAR, move || {
+            let b = data_buf(64);
+            let s = vcall!(v, vaMapBuffer, b, null_mut());
+            vcall!(v, vaDestroyBuffer, b);
+            s
+        }),
+        case("vaMapBuffer", "stale buffer", IBUF, move || {
+            let mut p = null_mut();
+            vcall!(v, vaMapBuffer, f.stale_buf, &mut p)
+        }),
+        case("vaMapBuffer", "image id (wrong kind)", IBUF, move || {
+            let mut p = null_mut();
+            vcall!(v, vaMapBuffer, f.img.image_id, &mut p)
+        }),
         case("vaUnmapBuffer", "stale buffer", IBUF, move || vcall!(v, vaUnmapBuffer, f.stale_buf)),
-        case("vaUnmapBuffer", "never mapped", SUCCESS, move || { let b = data_buf(64); let s = vcall!(v, vaUnmapBuffer, b); vcall!(v, vaDestroyBuffer, b); s }),
+        case("vaUnmapBuffer", "never mapped", SUCCESS, move || {
+            let b = data_buf(64);
+            let s = vcall!(v, vaUnmapBuffer, b);
+            vcall!(v, vaDestroyBuffer, b);
+            s
+        }),
         case("vaDestroyBuffer", "stale buffer", IBUF, move || vcall!(v, vaDestroyBuffer, f.stale_buf)),
         case("vaDestroyBuffer", "surface id (wrong kind)", IBUF, move || vcall!(v, vaDestroyBuffer, s0)),
-        case("vaDestroyBuffer", "twice", IBUF, move || { let b = data_buf(64); assert_eq!(vcall!(v, vaDestroyBuffer, b), OK); vcall!(v, vaDestroyBuffer, b) }),
-        case("vaBufferInfo", "stale buffer", IBUF, move || { let (mut t, mut s, mut n) = (0, 0, 0); vcall!(v, vaBufferInfo, f.stale_buf, &mut t, &mut s, &mut n) }),
-        case("vaBufferInfo", "NULL type", IPAR, move || { let (mut s, mut n) = (0, 0); vcall!(v, vaBufferInfo, f.img.buf, null_mut(), &mut s, &mut n) }),
+        case("vaDestroyBuffer", "twice", IBUF, move || {
+            let b = data_buf(64);
+            assert_eq!(vcall!(v, vaDestroyBuffer, b), OK);
+            vcall!(v, vaDestroyBuffer, b)
+        }),
+        case("vaBufferInfo", "stale buffer", IBUF, move || {
+            let (mut t, mut s, mut n) = (0, 0, 0);
+            vcall!(v, vaBufferInfo, f.stale_buf, &mut t, &mut s, &mut n)
+        }),
+        case("vaBufferInfo", "NULL type", IPAR, move || {
+            let (mut s, mut n) = (0, 0);
+            vcall!(v, vaBufferInfo, f.img.buf, null_mut(), &mut s, &mut n)
+        }),
         // --- decoding
         case("vaBeginPicture", "stale context", ICTX, move || vcall!(v, vaBeginPicture, f.stale_ctx, s0)),
         case("vaBeginPicture", "stale surface", ISURF, move || vcall!(v, vaBeginPicture, f.ctx, f.stale_surf)),
         case("vaBeginPicture", "context id as surface (wrong kind)", ISURF, move || vcall!(v, vaBeginPicture, f.ctx, f.ctx)),
         case("vaBeginPicture", "surface of another session", ISURF, move || vcall!(v, vaBeginPicture, f.ctx, f.other_surf)),
-        case("vaRenderPicture", "without vaBeginPicture", OPF, move || { let mut b = [f.img.buf]; vcall!(v, vaRenderPicture, f.ctx, b.as_mut_ptr(), 1) }),
-        case("vaRenderPicture", "stale context", ICTX, move || { let mut b = [f.img.buf]; vcall!(v, vaRenderPicture, f.stale_ctx, b.as_mut_ptr(), 1) }),
-        case("vaRenderPicture", "NULL buffers, count 2", IPAR, move || { assert_eq!(vcall!(v, vaBeginPicture, f.ctx, s0), OK); vcall!(v, vaRenderPicture, f.ctx, null_mut(), 2) }),
-        case("vaRenderPicture", "count 1<<30", IPAR, move || { let mut b = [f.img.buf]; assert_eq!(vcall!(v, vaBeginPicture, f.ctx, s0), OK); vcall!(v, vaRenderPicture, f.ctx, b.as_mut_ptr(), 1 << 30) }),
+        case("vaRenderPicture", "without vaBeginPicture", OPF, move || {
+            let mut b = [f.img.buf];
+            vcall!(v, vaRenderPicture, f.ctx, b.as_mut_ptr(), 1)
+        }),
+        case("vaRenderPicture", "stale context", ICTX, move || {
+            let mut b = [f.img.buf];
+            vcall!(v, vaRenderPicture, f.stale_ctx, b.as_mut_ptr(), 1)
+        }),
+        case("vaRenderPicture", "NULL buffers, count 2", IPAR, move || {
+            assert_eq!(vcall!(v, vaBeginPicture, f.ctx, s0), OK);
+            vcall!(v, vaRenderPicture, f.ctx, null_mut(), 2)
+        }),
+        case("vaRenderPicture", "count 1<<30", IPAR, move || {
+            let mut b = [f.img.buf];
+            assert_eq!(vcall!(v, vaBeginPicture, f.ctx, s0), OK);
+            vcall!(v, vaRenderPicture, f.ctx, b.as_mut_ptr(), 1 << 30)
+        }),
         case("vaRenderPicture", "stale buffer", IBUF, move || picture(v, f.ctx, s0, &[f.stale_buf])),
         case("vaRenderPicture", "surface id as buffer (wrong kind)", IBUF, move || picture(v, f.ctx, s0, &[s0])),
         case("vaRenderPicture", "slice data before slice parameters", IPAR, move || picture(v, f.ctx, s0, &[data_buf(16)])),
@@ -270,9 +474,15 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaEndPicture", "image buffer (wrong type) only", IPAR, move || picture(v, f.ctx, s0, &[f.img.buf])),
         case("vaEndPicture", "no picture parameters", IPAR, move || picture(v, f.ctx, s0, &[sp_buf(0, 16), data_buf(16)])),
         case("vaEndPicture", "no slices", IPAR, move || picture(v, f.ctx, s0, &[pp_buf()])),
-        case("vaEndPicture", "picture parameters of 4 bytes", IPAR, move || picture(v, f.ctx, s0, &[v.buffer(f.ctx, va::VAPictureParameterBufferType, 4, 1, None), sp_buf(0, 16), data_buf(16)])),
-        case("vaEndPicture", "IQ matrix of 4 bytes", IPAR, move || picture(v, f.ctx, s0, &[pp_buf(), v.buffer(f.ctx, va::VAIQMatrixBufferType, 4, 1, None), sp_buf(0, 16), data_buf(16)])),
-        case("vaEndPicture", "slice parameters: 2 elements of 64 bytes (shorter than the struct)", IPAR, move || picture(v, f.ctx, s0, &[pp_buf(), v.buffer(f.ctx, va::VASliceParameterBufferType, 64, 2, None), data_buf(16)])),
+        case("vaEndPicture", "picture parameters of 4 bytes", IPAR, move || {
+            picture(v, f.ctx, s0, &[v.buffer(f.ctx, va::VAPictureParameterBufferType, 4, 1, None), sp_buf(0, 16), data_buf(16)])
+        }),
+        case("vaEndPicture", "IQ matrix of 4 bytes", IPAR, move || {
+            picture(v, f.ctx, s0, &[pp_buf(), v.buffer(f.ctx, va::VAIQMatrixBufferType, 4, 1, None), sp_buf(0, 16), data_buf(16)])
+        }),
+        case("vaEndPicture", "slice parameters: 2 elements of 64 bytes (shorter than the struct)", IPAR, move || {
+            picture(v, f.ctx, s0, &[pp_buf(), v.buffer(f.ctx, va::VASliceParameterBufferType, 64, 2, None), data_buf(16)])
+        }),
         case("vaEndPicture", "slice_data_offset past the data", IPAR, move || picture(v, f.ctx, s0, &[pp_buf(), sp_buf(17, 1), data_buf(16)])),
         case("vaEndPicture", "slice_data_size past the data", IPAR, move || picture(v, f.ctx, s0, &[pp_buf(), sp_buf(0, 17), data_buf(16)])),
         case("vaEndPicture", "offset u32::MAX, size u32::MAX", IPAR, move || picture(v, f.ctx, s0, &[pp_buf(), sp_buf(u32::MAX, u32::MAX), data_buf(16)])),
@@ -296,11 +506,27 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
             vcall!(v, vaEndPicture, f.ctx)
         }),
         // --- images
-        case("vaQueryImageFormats", "NULL list", IPAR, move || { let mut n = 0; vcall!(v, vaQueryImageFormats, null_mut(), &mut n) }),
-        case("vaQueryImageFormats", "NULL count", IPAR, move || { let mut l = [va::VAImageFormat::default(); 4]; vcall!(v, vaQueryImageFormats, l.as_mut_ptr(), null_mut()) }),
-        case("vaCreateImage", "NULL format", IPAR, move || { let mut i = va::VAImage::default(); vcall!(v, vaCreateImage, null_mut(), 16, 16, &mut i) }),
-        case("vaCreateImage", "NULL image", IPAR, move || { let mut fm = va::VAImageFormat { fourcc: va::VA_FOURCC_NV12, ..Default::default() }; vcall!(v, vaCreateImage, &mut fm, 16, 16, null_mut()) }),
-        case("vaCreateImage", "fourcc I420", va::VA_STATUS_ERROR_INVALID_IMAGE_FORMAT, move || { let mut fm = va::VAImageFormat { fourcc: va::VA_FOURCC_I420, ..Default::default() }; let mut i = va::VAImage::default(); vcall!(v, vaCreateImage, &mut fm, 16, 16, &mut i) }),
+        case("vaQueryImageFormats", "NULL list", IPAR, move || {
+            let mut n = 0;
+            vcall!(v, vaQueryImageFormats, null_mut(), &mut n)
+        }),
+        case("vaQueryImageFormats", "NULL count", IPAR, move || {
+            let mut l = [va::VAImageFormat::default(); 4];
+            vcall!(v, vaQueryImageFormats, l.as_mut_ptr(), null_mut())
+        }),
+        case("vaCreateImage", "NULL format", IPAR, move || {
+            let mut i = va::VAImage::default();
+            vcall!(v, vaCreateImage, null_mut(), 16, 16, &mut i)
+        }),
+        case("vaCreateImage", "NULL image", IPAR, move || {
+            let mut fm = va::VAImageFormat { fourcc: va::VA_FOURCC_NV12, ..Default::default() };
+            vcall!(v, vaCreateImage, &mut fm, 16, 16, null_mut())
+        }),
+        case("vaCreateImage", "fourcc I420", va::VA_STATUS_ERROR_INVALID_IMAGE_FORMAT, move || {
+            let mut fm = va::VAImageFormat { fourcc: va::VA_FOURCC_I420, ..Default::default() };
+            let mut i = va::VAImage::default();
+            vcall!(v, vaCreateImage, &mut fm, 16, 16, &mut i)
+        }),
         case("vaCreateImage", "0 x 16", IPAR, move || v.create_image(0, 16).0),
         case("vaCreateImage", "-16 x 16", IPAR, move || v.create_image(-16, 16).0),
         case("vaCreateImage", "i32::MAX x i32::MAX", IPAR, move || v.create_image(i32::MAX, i32::MAX).0),
@@ -341,8 +567,16 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaSetImagePalette", "anything", UNIMPL, move || vcall!(v, vaSetImagePalette, f.img.image_id, null_mut())),
         // --- subpictures, display attributes and other stubs
         case("vaQuerySubpictureFormats", "NULL count", IPAR, move || vcall!(v, vaQuerySubpictureFormats, null_mut(), null_mut(), null_mut())),
-        case("vaQuerySubpictureFormats", "valid (none supported)", SUCCESS, move || { let mut n = 7u32; let s = vcall!(v, vaQuerySubpictureFormats, null_mut(), null_mut(), &mut n); assert_eq!(n, 0); s }),
-        case("vaCreateSubpicture", "image id", UNIMPL, move || { let mut i = 0; vcall!(v, vaCreateSubpicture, f.img.image_id, &mut i) }),
+        case("vaQuerySubpictureFormats", "valid (none supported)", SUCCESS, move || {
+            let mut n = 7u32;
+            let s = vcall!(v, vaQuerySubpictureFormats, null_mut(), null_mut(), &mut n);
+            assert_eq!(n, 0);
+            s
+        }),
+        case("vaCreateSubpicture", "image id", UNIMPL, move || {
+            let mut i = 0;
+            vcall!(v, vaCreateSubpicture, f.img.image_id, &mut i)
+        }),
         case("vaDestroySubpicture", "junk id", UNIMPL, move || vcall!(v, vaDestroySubpicture, junk)),
         case("vaSetSubpictureImage", "junk ids", UNIMPL, move || vcall!(v, vaSetSubpictureImage, junk, junk)),
         case("vaSetSubpictureChromakey", "junk id", UNIMPL, move || vcall!(v, vaSetSubpictureChromakey, junk, 0, 0, 0)),
@@ -353,7 +587,9 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaGetDisplayAttributes", "NULL list", UNIMPL, move || vcall!(v, vaGetDisplayAttributes, null_mut(), 3)),
         case("vaSetDisplayAttributes", "NULL list", UNIMPL, move || vcall!(v, vaSetDisplayAttributes, null_mut(), 3)),
         case("vaPutSurface", "NULL drawable", UNIMPL, move || vcall!(v, vaPutSurface, s0, null_mut(), 0, 0, 16, 16, 0, 0, 16, 16, null_mut(), 0, 0)),
-        case("vaLockSurface", "NULL outputs", UNIMPL, move || vcall!(v, vaLockSurface, s0, null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut())),
+        case("vaLockSurface", "NULL outputs", UNIMPL, move || {
+            vcall!(v, vaLockSurface, s0, null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut())
+        }),
         case("vaUnlockSurface", "surface", UNIMPL, move || vcall!(v, vaUnlockSurface, s0)),
         case("vaGetSurfaceAttributes", "NULL list", UNIMPL, move || vcall!(v, vaGetSurfaceAttributes, f.cfg, null_mut(), 4)),
         case("vaAcquireBufferHandle", "NULL info", UNIMPL, move || vcall!(v, vaAcquireBufferHandle, f.img.buf, null_mut())),
@@ -362,7 +598,9 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaMFAddContext", "junk", UNIMPL, move || vcall!(v, vaMFAddContext, junk, f.ctx)),
         case("vaMFReleaseContext", "junk", UNIMPL, move || vcall!(v, vaMFReleaseContext, junk, f.ctx)),
         case("vaMFSubmit", "NULL contexts", UNIMPL, move || vcall!(v, vaMFSubmit, junk, null_mut(), 9)),
-        case("vaCreateBuffer2", "NULL outputs", UNIMPL, move || vcall!(v, vaCreateBuffer2, f.ctx, va::VAImageBufferType, 16, 16, null_mut(), null_mut(), null_mut())),
+        case("vaCreateBuffer2", "NULL outputs", UNIMPL, move || {
+            vcall!(v, vaCreateBuffer2, f.ctx, va::VAImageBufferType, 16, 16, null_mut(), null_mut(), null_mut())
+        }),
         case("vaQueryProcessingRate", "NULL outputs", UNIMPL, move || vcall!(v, vaQueryProcessingRate, f.cfg, null_mut(), null_mut())),
         case("vaSyncBuffer", "junk", UNIMPL, move || vcall!(v, vaSyncBuffer, junk, 0)),
         case("vaCopy", "NULL objects", UNIMPL, move || vcall!(v, vaCopy, null_mut(), null_mut(), va::VACopyOption::default())),
@@ -420,7 +658,16 @@ fn unusable_context(vt: &va::VADriverVTable, c: va::VADriverContextP) -> Vec<(&'
             ("vaQueryDisplayAttributes", vt.vaQueryDisplayAttributes.unwrap()(c, null_mut(), &mut n)),
             ("vaBufferInfo", vt.vaBufferInfo.unwrap()(c, id, &mut u, &mut u, &mut u)),
             ("vaQuerySurfaceAttributes", vt.vaQuerySurfaceAttributes.unwrap()(c, id, null_mut(), &mut u)),
-            ("vaExportSurfaceHandle", vt.vaExportSurfaceHandle.unwrap()(c, id, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, va::VA_EXPORT_SURFACE_COMPOSED_LAYERS, &mut d as *mut _ as *mut libc::c_void)),
+            (
+                "vaExportSurfaceHandle",
+                vt.vaExportSurfaceHandle.unwrap()(
+                    c,
+                    id,
+                    va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2,
+                    va::VA_EXPORT_SURFACE_COMPOSED_LAYERS,
+                    &mut d as *mut _ as *mut libc::c_void,
+                ),
+            ),
             ("vaTerminate", vt.vaTerminate.unwrap()(c)),
         ]
     }
@@ -482,7 +729,20 @@ fn child_hostile_vtable() {
 
 /// Entry points made to panic inside the guard, with arguments that would
 /// otherwise succeed.
-const PANIC_ENTRIES: &[&str] = &["vaQueryConfigProfiles", "vaCreateConfig", "vaCreateSurfaces2", "vaCreateContext", "vaCreateBuffer", "vaMapBuffer", "vaBeginPicture", "vaEndPicture", "vaSyncSurface", "vaExportSurfaceHandle", "vaGetImage", "vaDestroySurfaces"];
+const PANIC_ENTRIES: &[&str] = &[
+    "vaQueryConfigProfiles",
+    "vaCreateConfig",
+    "vaCreateSurfaces2",
+    "vaCreateContext",
+    "vaCreateBuffer",
+    "vaMapBuffer",
+    "vaBeginPicture",
+    "vaEndPicture",
+    "vaSyncSurface",
+    "vaExportSurfaceHandle",
+    "vaGetImage",
+    "vaDestroySurfaces",
+];
 
 #[test]
 fn panic_containment() {
@@ -508,18 +768,34 @@ fn child_panic_containment() {
     let buf = v.buffer(ctx, va::VASliceDataBufferType, 64, 1, None);
     let run = |name: &str| -> St {
         match name {
-            "vaQueryConfigProfiles" => { let mut l = [0; 32]; let mut n = 0; vcall!(v, vaQueryConfigProfiles, l.as_mut_ptr(), &mut n) }
+            "vaQueryConfigProfiles" => {
+                let mut l = [0; 32];
+                let mut n = 0;
+                vcall!(v, vaQueryConfigProfiles, l.as_mut_ptr(), &mut n)
+            }
             "vaCreateConfig" => v.create_config(va::VAProfileH264Main).0,
             "vaCreateSurfaces2" => v.create_surfaces(320, 240, 1).0,
             "vaCreateContext" => v.create_context(cfg, 320, 240, &mut []).0,
             "vaCreateBuffer" => v.create_buffer(ctx, va::VASliceDataBufferType, 16, 1, None).0,
-            "vaMapBuffer" => { let mut p = null_mut(); vcall!(v, vaMapBuffer, buf, &mut p) }
+            "vaMapBuffer" => {
+                let mut p = null_mut();
+                vcall!(v, vaMapBuffer, buf, &mut p)
+            }
             "vaBeginPicture" => vcall!(v, vaBeginPicture, ctx, surf[0]),
             "vaEndPicture" => vcall!(v, vaEndPicture, ctx),
             "vaSyncSurface" => vcall!(v, vaSyncSurface, surf[0]),
-            "vaExportSurfaceHandle" => { let (s, d) = v.export(surf[0], va::VA_EXPORT_SURFACE_COMPOSED_LAYERS); if s == OK { close_fds(&d) } s }
+            "vaExportSurfaceHandle" => {
+                let (s, d) = v.export(surf[0], va::VA_EXPORT_SURFACE_COMPOSED_LAYERS);
+                if s == OK {
+                    close_fds(&d)
+                }
+                s
+            }
             "vaGetImage" => vcall!(v, vaGetImage, surf[0], 0, 0, 32, 32, img.image_id),
-            "vaDestroySurfaces" => { let mut s = [surf[1]]; vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1) }
+            "vaDestroySurfaces" => {
+                let mut s = [surf[1]];
+                vcall!(v, vaDestroySurfaces, s.as_mut_ptr(), 1)
+            }
             other => panic!("no call for {other}"),
         }
     };

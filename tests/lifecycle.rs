@@ -134,7 +134,8 @@ fn report(label: &str, a: Resources, b: Resources) {
 fn lifecycle_10000_cycles() {
     let dir = record_first_picture(&clip());
     let t = Instant::now();
-    let (out, err) = run_child_ok("child_lifecycle", &[("HANTRO_LOG", DECODED_LOG), ("HANTRO_SIM_SKIP_PIXELS", "1"), (PICTURE_ENV, &dir.display().to_string())]);
+    let (out, err) =
+        run_child_ok("child_lifecycle", &[("HANTRO_LOG", DECODED_LOG), ("HANTRO_SIM_SKIP_PIXELS", "1"), (PICTURE_ENV, &dir.display().to_string())]);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.contains("lifecycle: ok"), "{out}");
     // every cycle's picture went through the (simulated) device
@@ -305,7 +306,11 @@ fn long_decode_10005_frames() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(secs < Duration::from_secs(240).as_secs_f64(), "took {secs:.0} s");
-    let bad: Vec<&str> = stdout.lines().filter(|l| l.starts_with("frame ") && !l.ends_with(" sync=0") || l.starts_with("decode-error") || l.starts_with("leaked fd")).take(20).collect();
+    let bad: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("frame ") && !l.ends_with(" sync=0") || l.starts_with("decode-error") || l.starts_with("leaked fd"))
+        .take(20)
+        .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert_eq!(stdout.lines().filter(|l| l.starts_with("frame 0 ") && l.ends_with(" sync=0")).count(), FRAMES);
     assert!(stdout.contains(&format!("stream 0 frames={FRAMES} errors=0")), "{stdout}");

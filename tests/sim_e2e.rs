@@ -43,7 +43,8 @@ fn stage(name: &str, so: &Path) -> PathBuf {
 }
 
 fn corpus() -> (PathBuf, Vec<(String, usize, u32, u32)>) {
-    let dir = std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
+    let dir =
+        std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
     let st = Command::new("bash").arg(repo().join("scripts/corpus.sh")).arg(&dir).status().expect("run scripts/corpus.sh");
     assert!(st.success(), "corpus generation failed");
     let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest");
@@ -83,7 +84,13 @@ fn md5_lines(text: &str) -> Vec<String> {
 }
 
 fn software_md5(file: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"]).env_remove("LD_PRELOAD").output().unwrap();
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
+        .env_remove("LD_PRELOAD")
+        .output()
+        .unwrap();
     assert!(o.status.success());
     md5_lines(&String::from_utf8_lossy(&o.stdout))
 }
@@ -188,7 +195,11 @@ fn corrupted_control_is_caught_by_the_simulator() {
     let va = Va { sim: &sim, drivers: &drivers, personality: "hantro-g1", log: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sim-corrupt.log") };
     // Same hooks build, no corruption: clean.
     let (ok, got, err) = va.ffmpeg_md5(&f);
-    assert!(ok && got == software_md5(&f) && va.findings().is_empty() && decoded(&err) == frames, "hooks build without corruption must be clean: {err} {:?}", va.findings());
+    assert!(
+        ok && got == software_md5(&f) && va.findings().is_empty() && decoded(&err) == frames,
+        "hooks build without corruption must be clean: {err} {:?}",
+        va.findings()
+    );
     // frame_num off by one on every non-IDR picture.
     let o = va
         .cmd("ffmpeg")
@@ -356,7 +367,11 @@ fn gstreamer_case_fails_on_checker_findings() {
     assert!(problems.is_empty(), "hooks build without corruption must be clean: {problems:?}\n{}", without_decoded(&clean.stderr));
     let r = gst_run(&sim, &drivers, "rkvdec", &f, (*w, *h), "hooks-frame-num", &[("HANTRO_TEST_CORRUPT", "frame_num")]);
     assert!(r.status.success(), "GStreamer exits 0 on decoding errors (so its status alone proves nothing): {}", r.status);
-    assert!(!r.findings.is_empty() && r.findings.iter().all(|l| l.contains("decode_params.frame_num")), "checker must name the corrupted field: {:?}", r.findings);
+    assert!(
+        !r.findings.is_empty() && r.findings.iter().all(|l| l.contains("decode_params.frame_num")),
+        "checker must name the corrupted field: {:?}",
+        r.findings
+    );
     let problems = gst_problems(&r, *frames, None);
     assert!(problems.iter().any(|l| l.starts_with("checker: ")), "the case must fail on the checker's findings: {problems:?}");
     assert!(problems.iter().any(|l| l.contains("pictures decoded by the device")), "and on the pictures the device did not decode: {problems:?}");

@@ -22,7 +22,8 @@ fn built(env: &str, default: &str) -> PathBuf {
 }
 
 fn corpus_file(name: &str) -> PathBuf {
-    let dir = std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
+    let dir =
+        std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
     let st = Command::new("bash").arg(repo().join("scripts/corpus.sh")).arg(&dir).status().expect("run scripts/corpus.sh");
     assert!(st.success(), "corpus generation failed");
     let f = dir.join(format!("{name}.h264"));
@@ -74,7 +75,13 @@ fn decode(file: &Path, corrupt: Option<&str>, tag: &str) -> Run {
 }
 
 fn software_md5(file: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(file).args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"]).env_remove("LD_PRELOAD").output().unwrap();
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
+        .env_remove("LD_PRELOAD")
+        .output()
+        .unwrap();
     assert!(o.status.success());
     md5_lines(&o)
 }
@@ -86,7 +93,12 @@ fn wrong_frame_level_control_in_second_slice_request_is_caught() {
     // corrupted runs report comes from the corruption.
     let clean = decode(&f, None, "clean");
     let reference = software_md5(&f);
-    assert!(clean.ok && clean.md5 == reference && clean.findings.is_empty(), "hooks build without corruption must be clean on cedrus: {:?}\n{}", clean.findings, clean.stderr);
+    assert!(
+        clean.ok && clean.md5 == reference && clean.findings.is_empty(),
+        "hooks build without corruption must be clean on cedrus: {:?}\n{}",
+        clean.findings,
+        clean.stderr
+    );
     assert_eq!(reference.len(), 12);
 
     // PPS wrong only in the second slice's request: the picture still
@@ -94,7 +106,11 @@ fn wrong_frame_level_control_in_second_slice_request_is_caught() {
     // so only the every-request check can see it.
     let pps = decode(&f, Some("slice2_pps"), "pps");
     assert!(!pps.findings.is_empty(), "a wrong PPS in request 2 of each picture was not flagged");
-    assert!(pps.findings.iter().all(|l| l.contains("pps: request 2 of the picture differs from its first request") && l.contains("pic_init_qp_minus26")), "checker must name the PPS of request 2: {:?}", pps.findings);
+    assert!(
+        pps.findings.iter().all(|l| l.contains("pps: request 2 of the picture differs from its first request") && l.contains("pic_init_qp_minus26")),
+        "checker must name the PPS of request 2: {:?}",
+        pps.findings
+    );
     // (ffmpeg gives up after a few failed pictures: at least one finding,
     // and no other)
     assert!(!pps.ok, "the decode must fail (CAPTURE buffers flagged ERROR)");
@@ -103,7 +119,15 @@ fn wrong_frame_level_control_in_second_slice_request_is_caught() {
     // first request and against the slice header of that request.
     let dp = decode(&f, Some("slice2_frame_num"), "frame_num");
     let (vs_first, vs_header): (Vec<&String>, Vec<&String>) = dp.findings.iter().partition(|l| l.contains("request 2 of the picture"));
-    assert!(!vs_first.is_empty() && vs_first.iter().all(|l| l.contains("decode_params.frame_num: request 2 of the picture differs from its first request")), "checker must compare request 2 with the picture's first request: {:?}", dp.findings);
-    assert!(vs_header.len() == vs_first.len() && vs_header.iter().all(|l| l.contains("decode_params.frame_num: expected ")), "checker must compare request 2 with its own slice header: {:?}", dp.findings);
+    assert!(
+        !vs_first.is_empty() && vs_first.iter().all(|l| l.contains("decode_params.frame_num: request 2 of the picture differs from its first request")),
+        "checker must compare request 2 with the picture's first request: {:?}",
+        dp.findings
+    );
+    assert!(
+        vs_header.len() == vs_first.len() && vs_header.iter().all(|l| l.contains("decode_params.frame_num: expected ")),
+        "checker must compare request 2 with its own slice header: {:?}",
+        dp.findings
+    );
     assert!(!dp.ok, "the decode must fail (CAPTURE buffers flagged ERROR)");
 }

@@ -88,17 +88,15 @@ fn install(name: &str, extra: &[&str]) -> PathBuf {
 
 /// `*_drv_video.so` entries of a directory, sorted.
 fn drivers_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with("_drv_video.so"))
-        .collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with("_drv_video.so")).collect();
     v.sort();
     v
 }
 
 fn clip() -> (PathBuf, usize) {
-    let dir = std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
+    let dir =
+        std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro")).join("corpus");
     let st = Command::new("bash").arg(repo().join("scripts/corpus.sh")).arg(&dir).status().expect("run scripts/corpus.sh");
     assert!(st.success(), "corpus generation failed");
     let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest");
@@ -151,7 +149,12 @@ fn ffmpeg(drivers: &Path, drm_name: &str, clip: &Path, log: &Path) -> Run {
         .expect("run ffmpeg");
     let err = String::from_utf8_lossy(&o.stderr);
     let decoded = err.lines().filter(|l| l.contains(DECODED)).count();
-    let out = err.lines().filter(|l| !l.contains(DECODED)).filter(|l| l.contains("libva") || l.contains("VAAPI") || l.contains("rror") || l.contains("ailed")).collect::<Vec<_>>().join("\n");
+    let out = err
+        .lines()
+        .filter(|l| !l.contains(DECODED))
+        .filter(|l| l.contains("libva") || l.contains("VAAPI") || l.contains("rror") || l.contains("ailed"))
+        .collect::<Vec<_>>()
+        .join("\n");
     Run { ok: o.status.success(), out, decoded }
 }
 
@@ -183,7 +186,11 @@ fn make_install_links_every_board_name_and_uninstall_removes_them() {
     assert_eq!(std::fs::read(&main).unwrap(), std::fs::read(&so).unwrap(), "installed hantro_drv_video.so differs from {}", so.display());
     let mut want: Vec<String> = BOARD_NAMES.iter().map(|n| format!("{n}_drv_video.so")).chain(["hantro_drv_video.so".into()]).collect();
     want.sort();
-    assert_eq!(drivers_in(&dir), want, "installed drivers must be hantro_drv_video.so + one link per board name (Makefile DRM_NAMES = this test's BOARD_NAMES)");
+    assert_eq!(
+        drivers_in(&dir),
+        want,
+        "installed drivers must be hantro_drv_video.so + one link per board name (Makefile DRM_NAMES = this test's BOARD_NAMES)"
+    );
     for n in BOARD_NAMES {
         let l = dir.join(format!("{n}_drv_video.so"));
         assert!(std::fs::symlink_metadata(&l).unwrap().file_type().is_symlink(), "{} is not a symlink", l.display());
@@ -216,7 +223,10 @@ fn libva_loads_the_driver_by_each_board_drm_name_without_libva_driver_name() {
         }
     }
     assert!(bad.is_empty(), "{} of {} board names failed:\n{}", bad.len(), BOARD_NAMES.len() * 2, bad.join("\n\n"));
-    eprintln!("{} board DRM names: libva opened <name>_drv_video.so -> hantro_drv_video.so, vainfo + ffmpeg decoded {frames}/{frames} frames each", BOARD_NAMES.len());
+    eprintln!(
+        "{} board DRM names: libva opened <name>_drv_video.so -> hantro_drv_video.so, vainfo + ffmpeg decoded {frames}/{frames} frames each",
+        BOARD_NAMES.len()
+    );
 }
 
 #[test]
@@ -235,6 +245,12 @@ fn names_without_a_link_do_not_load_the_driver() {
         assert!(!v.ok && !v.out.contains(&format!("Driver version: {VENDOR}")), "{n}: vainfo must not find a driver:\n{}", v.out);
         let f = ffmpeg(drivers, n, &clip, &log);
         assert!(opened(&f, drivers, n), "{n}: ffmpeg's libva did not try {n}_drv_video.so:\n{}", f.out);
-        assert!(!f.ok && f.decoded == 0 && !f.out.contains(&format!("VAAPI driver: {VENDOR}")), "{n}: ffmpeg must fail without our driver (ok={}, {} decoded):\n{}", f.ok, f.decoded, f.out);
+        assert!(
+            !f.ok && f.decoded == 0 && !f.out.contains(&format!("VAAPI driver: {VENDOR}")),
+            "{n}: ffmpeg must fail without our driver (ok={}, {} decoded):\n{}",
+            f.ok,
+            f.decoded,
+            f.out
+        );
     }
 }

@@ -47,19 +47,16 @@ impl AvDecoder {
         // SAFETY: simdec_new takes a plain int and returns an owned decoder
         // or NULL; the pointer is freed once, in Drop.
         let p = unsafe { simdec_new(codec_id) };
-        if p.is_null() { None } else { Some(AvDecoder(p)) }
+        if p.is_null() {
+            None
+        } else {
+            Some(AvDecoder(p))
+        }
     }
 
     /// Decodes one complete access unit (Annex-B).
     pub fn decode(&mut self, au: &[u8]) -> Result<Picture<'_>, i32> {
-        let mut pic = RawPic {
-            width: 0,
-            height: 0,
-            format: 0,
-            data: [std::ptr::null(); 3],
-            linesize: [0; 3],
-            new_pic: 0,
-        };
+        let mut pic = RawPic { width: 0, height: 0, format: 0, data: [std::ptr::null(); 3], linesize: [0; 3], new_pic: 0 };
         // SAFETY: self.0 is a live decoder (NULL never stored); `au` outlives the call and libavcodec copies what it keeps; `pic` is a local it fills.
         let r = unsafe { simdec_decode(self.0, au.as_ptr(), au.len() as c_int, &mut pic) };
         if r < 0 {

@@ -46,7 +46,11 @@ impl Personality {
         !matches!(self, Personality::Cedrus)
     }
     pub fn cap_fourcc(&self) -> u32 {
-        if matches!(self, Personality::Cedrus) { PIX_FMT_NV12_32L32 } else { PIX_FMT_NV12 }
+        if matches!(self, Personality::Cedrus) {
+            PIX_FMT_NV12_32L32
+        } else {
+            PIX_FMT_NV12
+        }
     }
     /// (min_w, max_w, step_w, min_h, max_h, step_h)
     pub fn frmsize(&self) -> (u32, u32, u32, u32, u32, u32) {
@@ -57,17 +61,34 @@ impl Personality {
         }
     }
     pub fn out_type(&self) -> u32 {
-        if self.mplane() { v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE } else { v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_OUTPUT }
+        if self.mplane() {
+            v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
+        } else {
+            v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_OUTPUT
+        }
     }
     pub fn cap_type(&self) -> u32 {
-        if self.mplane() { v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE } else { v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE }
+        if self.mplane() {
+            v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+        } else {
+            v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE
+        }
     }
 }
 
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Menu { min: i64, max: i64, skip: u64, def: i64, names: &'static [&'static str] },
-    Compound { ty: u32, size: usize },
+    Menu {
+        min: i64,
+        max: i64,
+        skip: u64,
+        def: i64,
+        names: &'static [&'static str],
+    },
+    Compound {
+        ty: u32,
+        size: usize,
+    },
     /// Control class marker (V4L2_CTRL_TYPE_CTRL_CLASS), added by the core.
     Class,
 }

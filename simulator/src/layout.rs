@@ -79,11 +79,7 @@ pub fn write_picture(pic: &Picture, w: usize, h: usize, layout: Layout, dst: &mu
             }
             for cy in 0..h / 2 {
                 for cx in 0..w / 2 {
-                    let (u, v) = if pic.gray {
-                        (128, 128)
-                    } else {
-                        (pic.planes[1][cy * pic.stride[1] + cx], pic.planes[2][cy * pic.stride[2] + cx])
-                    };
+                    let (u, v) = if pic.gray { (128, 128) } else { (pic.planes[1][cy * pic.stride[1] + cx], pic.planes[2][cy * pic.stride[2] + cx]) };
                     let o = layout.chroma_off(2 * cx, cy);
                     dst[o] = u;
                     dst[o + 1] = v;

@@ -38,15 +38,7 @@ fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
 }
 
 fn config() -> Option<&'static Config> {
-    PATHS
-        .get_or_init(|| {
-            if std::env::var("HANTRO_SIM_DISABLE").is_ok_and(|v| v == "1") {
-                None
-            } else {
-                Some(Config::from_env())
-            }
-        })
-        .as_ref()
+    PATHS.get_or_init(|| if std::env::var("HANTRO_SIM_DISABLE").is_ok_and(|v| v == "1") { None } else { Some(Config::from_env()) }).as_ref()
 }
 
 /// The process-wide simulator used by the hooks.
@@ -99,9 +91,7 @@ unsafe fn path_str<'a>(p: *const c_char) -> Option<&'a str> {
 
 fn ours_path(p: &str) -> bool {
     match config() {
-        Some(c) => {
-            p == c.media_path || p == c.video_path || (!c.dri_path.is_empty() && p == c.dri_path) || sys_file(p).is_some()
-        }
+        Some(c) => p == c.media_path || p == c.video_path || (!c.dri_path.is_empty() && p == c.dri_path) || sys_file(p).is_some(),
         None => false,
     }
 }
@@ -377,11 +367,7 @@ unsafe fn sim_poll(fds: *mut pollfd, nfds: nfds_t, timeout_ms: c_int, sigmask: *
         }
         let mut count = 0;
         for (i, p) in arr.iter_mut().enumerate() {
-            p.revents = if ours[i].is_some() {
-                guarded(|| sim.revents(p.fd, p.events)).unwrap_or(0)
-            } else {
-                copy[i].revents
-            };
+            p.revents = if ours[i].is_some() { guarded(|| sim.revents(p.fd, p.events)).unwrap_or(0) } else { copy[i].revents };
             if p.revents != 0 {
                 count += 1;
             }
@@ -417,8 +403,7 @@ pub unsafe extern "C" fn ppoll(fds: *mut pollfd, nfds: nfds_t, ts: *const libc::
 #[no_mangle]
 pub unsafe extern "C" fn select(n: c_int, r: *mut libc::fd_set, w: *mut libc::fd_set, e: *mut libc::fd_set, tv: *mut libc::timeval) -> c_int {
     let any_ours = (0..n.min(1024)).any(|fd| {
-        fd_marked(fd)
-            && ((!r.is_null() && libc::FD_ISSET(fd, r)) || (!w.is_null() && libc::FD_ISSET(fd, w)) || (!e.is_null() && libc::FD_ISSET(fd, e)))
+        fd_marked(fd) && ((!r.is_null() && libc::FD_ISSET(fd, r)) || (!w.is_null() && libc::FD_ISSET(fd, w)) || (!e.is_null() && libc::FD_ISSET(fd, e)))
     });
     if any_ours {
         let mut pf = Vec::new();
@@ -464,8 +449,7 @@ pub unsafe extern "C" fn select(n: c_int, r: *mut libc::fd_set, w: *mut libc::fd
         }
         return count;
     }
-    real!(select: fn(c_int, *mut libc::fd_set, *mut libc::fd_set, *mut libc::fd_set, *mut libc::timeval) -> c_int)
-        .map_or(-1, |f| f(n, r, w, e, tv))
+    real!(select: fn(c_int, *mut libc::fd_set, *mut libc::fd_set, *mut libc::fd_set, *mut libc::timeval) -> c_int).map_or(-1, |f| f(n, r, w, e, tv))
 }
 
 // ---- stat family ----

@@ -31,11 +31,7 @@ fn gen_stream(tag: &str, extra: &[&str]) -> Option<PathBuf> {
 fn framemd5(path: &Path) -> Vec<String> {
     let o = Command::new("ffmpeg").args(["-v", "error", "-i", path.to_str().unwrap(), "-f", "framemd5", "-"]).output().unwrap();
     assert!(o.status.success());
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
-        .collect()
+    String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.starts_with('#')).map(|l| l.rsplit(',').next().unwrap().trim().to_string()).collect()
 }
 
 fn decode(p: Personality, tag: &str, path: &PathBuf, opts: &Options) -> (Vec<client::Frame>, Vec<String>) {
@@ -142,12 +138,7 @@ fn custom_scaling_lists_bit_exact() {
 #[test]
 fn requeued_reference_buffer_is_caught() {
     let Some(path) = gen_stream("requeue", &["-bf", "0", "-refs", "3"]) else { return };
-    let (frames, log) = decode(
-        Personality::HantroG1,
-        "requeue",
-        &path,
-        &Options { requeue_references: true, capture_buffers: 2, ..Default::default() },
-    );
+    let (frames, log) = decode(Personality::HantroG1, "requeue", &path, &Options { requeue_references: true, capture_buffers: 2, ..Default::default() });
     assert!(frames.iter().any(|f| f.error), "{log:#?}");
     assert!(log.iter().any(|l| l.contains("no CAPTURE buffer holds that picture") || l.contains("re-queued")), "{log:#?}");
 }

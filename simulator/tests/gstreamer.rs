@@ -20,9 +20,7 @@ fn gstreamer_v4l2slh264dec_through_simulator() {
         panic!("GStreamer v4l2codecs or ffmpeg missing (scripts/setup-host.sh installs them)");
     }
     let exe = std::env::current_exe().unwrap();
-    let lib = std::env::var_os("HANTRO_SIM_SO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| exe.parent().unwrap().parent().unwrap().join("libhantro_sim.so"));
+    let lib = std::env::var_os("HANTRO_SIM_SO").map(PathBuf::from).unwrap_or_else(|| exe.parent().unwrap().parent().unwrap().join("libhantro_sim.so"));
     if !lib.exists() {
         panic!("{} not built (scripts/test-all.sh builds it)", lib.display());
     }
@@ -45,12 +43,7 @@ fn gstreamer_v4l2slh264dec_through_simulator() {
             .unwrap();
         assert!(st.success());
         for p in ["hantro-g1", "rkvdec", "cedrus"] {
-            let o = Command::new(root.join("scripts/sim-gst.sh"))
-                .arg(&f)
-                .arg(p)
-                .env("HANTRO_SIM_LIB", &lib)
-                .output()
-                .unwrap();
+            let o = Command::new(root.join("scripts/sim-gst.sh")).arg(&f).arg(p).env("HANTRO_SIM_LIB", &lib).output().unwrap();
             let out = String::from_utf8_lossy(&o.stdout);
             let err = String::from_utf8_lossy(&o.stderr);
             assert!(o.status.success() && out.contains("bit-exact"), "{name} on {p}:\n{out}\n{err}");

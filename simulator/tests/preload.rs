@@ -155,5 +155,8 @@ fn new_compliance_failure_is_reported() {
     }
     let out = compliance(&lib, "hantro-g1", &[("HANTRO_SIM_FAIL_IOCTL", "VIDIOC_DECODER_CMD:1:EINVAL")]);
     let problems = compliance_problems("hantro-g1", &out);
-    assert!(problems.iter().any(|l| l.starts_with("new failure: test VIDIOC_(TRY_)DECODER_CMD") && l.contains("v4l2-test-codecs.cpp")), "injected DECODER_CMD failure not reported: {problems:?}\n{out}");
+    assert!(
+        problems.iter().any(|l| l.starts_with("new failure: test VIDIOC_(TRY_)DECODER_CMD") && l.contains("v4l2-test-codecs.cpp")),
+        "injected DECODER_CMD failure not reported: {problems:?}\n{out}"
+    );
 }

@@ -92,7 +92,13 @@ fn format_and_buffer_errnos() {
         d.set_out_fmt(176, 144).unwrap();
         let mut cf = v4l2_format { type_: p.cap_type(), ..Default::default() };
         io(&d.s, d.v, VIDIOC_G_FMT, &mut cf).unwrap();
-        let (w, fourcc) = unsafe { if p.mplane() { (cf.fmt.pix_mp.width, cf.fmt.pix_mp.pixelformat) } else { (cf.fmt.pix.width, cf.fmt.pix.pixelformat) } };
+        let (w, fourcc) = unsafe {
+            if p.mplane() {
+                (cf.fmt.pix_mp.width, cf.fmt.pix_mp.pixelformat)
+            } else {
+                (cf.fmt.pix.width, cf.fmt.pix.pixelformat)
+            }
+        };
         assert!(w >= 176);
         assert_eq!(fourcc, p.cap_fourcc());
         // wrong buffer type for this personality
@@ -196,7 +202,15 @@ fn media_topology() {
     t.ptr_entities = ents.as_mut_ptr() as u64;
     t.ptr_interfaces = itf.as_mut_ptr() as u64;
     io(&d.s, d.m, MEDIA_IOC_G_TOPOLOGY, &mut t).unwrap();
-    assert_eq!(ents.iter().filter(|e| { let f = e.function; f == MEDIA_ENT_F_PROC_VIDEO_DECODER }).count(), 1);
+    assert_eq!(
+        ents.iter()
+            .filter(|e| {
+                let f = e.function;
+                f == MEDIA_ENT_F_PROC_VIDEO_DECODER
+            })
+            .count(),
+        1
+    );
     let ty = itf[0].intf_type;
     assert_eq!(ty, MEDIA_INTF_T_V4L_VIDEO);
     let dn = unsafe { itf[0].__bindgen_anon_1.devnode };

@@ -42,7 +42,23 @@ fn ffmpeg_vaapi_through_driver_and_simulator() {
     std::os::unix::fs::symlink(&drv, &link).unwrap();
     let stream = dir.join("in.h264");
     let st = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "20", "-c:v", "libx264", "-bf", "2", "-x264-params", "slices=2:weightp=2"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-frames:v",
+            "20",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "2",
+            "-x264-params",
+            "slices=2:weightp=2",
+        ])
         .arg(&stream)
         .status()
         .unwrap();
@@ -59,8 +75,23 @@ fn ffmpeg_vaapi_through_driver_and_simulator() {
         ];
         let (got, err) = md5s(
             &[
-                "-v", "error", "-hwaccel", "vaapi", "-hwaccel_device", "/dev/dri/renderD128", "-hwaccel_output_format", "vaapi", "-i", s,
-                "-vf", "hwdownload,format=nv12", "-pix_fmt", "yuv420p", "-f", "framemd5", "-",
+                "-v",
+                "error",
+                "-hwaccel",
+                "vaapi",
+                "-hwaccel_device",
+                "/dev/dri/renderD128",
+                "-hwaccel_output_format",
+                "vaapi",
+                "-i",
+                s,
+                "-vf",
+                "hwdownload,format=nv12",
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "framemd5",
+                "-",
             ],
             &env,
         );

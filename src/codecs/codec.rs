@@ -167,7 +167,10 @@ impl<'a> PictureBuffers<'a> {
     /// The first `T` of the buffer of type `t`: `None` if there is no such
     /// buffer, `Some(Err)` if it is too short.
     pub fn read<T: pod::Pod>(&self, t: va::VABufferType) -> Option<Result<T, String>> {
-        self.get(t).map(|b| pod::read(b.bytes, 0).ok_or_else(|| format!("{}-byte buffer of type {t} is shorter than its struct ({} bytes)", b.bytes.len(), std::mem::size_of::<T>())))
+        self.get(t).map(|b| {
+            pod::read(b.bytes, 0)
+                .ok_or_else(|| format!("{}-byte buffer of type {t} is shorter than its struct ({} bytes)", b.bytes.len(), std::mem::size_of::<T>()))
+        })
     }
 }
 
@@ -184,7 +187,10 @@ pub fn slices_of<'a, P: pod::Pod>(pic: &PictureBuffers<'a>, span: impl Fn(&P) ->
         for i in 0..s.num_elements as usize {
             let p: P = pod::read(s.params, i).ok_or_else(|| format!("slice parameter buffer holds fewer than {} elements", s.num_elements))?;
             let (off, size) = span(&p);
-            let end = (off as usize).checked_add(size as usize).filter(|&e| e <= s.data.len()).ok_or_else(|| format!("slice data {off}+{size} outside a {}-byte buffer", s.data.len()))?;
+            let end = (off as usize)
+                .checked_add(size as usize)
+                .filter(|&e| e <= s.data.len())
+                .ok_or_else(|| format!("slice data {off}+{size} outside a {}-byte buffer", s.data.len()))?;
             out.push((p, &s.data[off as usize..end]));
         }
     }

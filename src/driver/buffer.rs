@@ -13,7 +13,10 @@ pub const MAX_BUFFER_BYTES: usize = 256 << 20;
 pub enum Store {
     Host(Vec<u8>),
     /// Zero-copy view of a surface's CAPTURE buffer (vaDeriveImage).
-    Surface { surface: Arc<Surface>, mapped: Option<CpuAccess> },
+    Surface {
+        surface: Arc<Surface>,
+        mapped: Option<CpuAccess>,
+    },
 }
 
 pub struct Buffer {
@@ -102,7 +105,10 @@ impl BufferPool {
 impl Driver {
     /// vaCreateBuffer: `data` (if any) is copied in.
     pub fn create_buffer(&self, context: u32, buf_type: va::VABufferType, size: u32, num_elements: u32, data: Option<&[u8]>) -> VaResult<u32> {
-        let total = (size as usize).checked_mul(num_elements as usize).filter(|&t| t > 0 && t <= MAX_BUFFER_BYTES).ok_or_else(|| VaError::InvalidParameter(format!("buffer of {num_elements} x {size} bytes")))?;
+        let total = (size as usize)
+            .checked_mul(num_elements as usize)
+            .filter(|&t| t > 0 && t <= MAX_BUFFER_BYTES)
+            .ok_or_else(|| VaError::InvalidParameter(format!("buffer of {num_elements} x {size} bytes")))?;
         if buf_type != va::VAImageBufferType && self.contexts.get(context).is_none() {
             return Err(VaError::InvalidContext);
         }

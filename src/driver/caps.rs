@@ -50,7 +50,8 @@ impl PartialEq for CodecRef {
 impl Eq for CodecRef {}
 
 /// VA surface fourcc of each RT format a codec may declare.
-pub const RT_FOURCCS: [(u32, u32); 3] = [(va::VA_RT_FORMAT_YUV420, va::VA_FOURCC_NV12), (va::VA_RT_FORMAT_YUV420_10, va::VA_FOURCC_P010), (va::VA_RT_FORMAT_YUV422, va::VA_FOURCC_P208)];
+pub const RT_FOURCCS: [(u32, u32); 3] =
+    [(va::VA_RT_FORMAT_YUV420, va::VA_FOURCC_NV12), (va::VA_RT_FORMAT_YUV420_10, va::VA_FOURCC_P010), (va::VA_RT_FORMAT_YUV422, va::VA_FOURCC_P208)];
 
 /// Routes for every supported profile; the first device that decodes a
 /// profile gets it (discovery order: /dev/media0 first).
@@ -59,7 +60,12 @@ pub fn routes(decoders: &[DecoderInfo]) -> Vec<Route> {
     for d in decoders {
         for c in &d.coded {
             if !c.capture.iter().any(|f| formats::layout_of(*f).and_then(super::export::drm_description).is_some()) {
-                log::info!("{}: {} has no CAPTURE layout this driver can export ({}), not advertised", d.video_path, formats::name(c.fourcc), c.capture.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","));
+                log::info!(
+                    "{}: {} has no CAPTURE layout this driver can export ({}), not advertised",
+                    d.video_path,
+                    formats::name(c.fourcc),
+                    c.capture.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(",")
+                );
                 continue;
             }
             let Some(codec) = codecs::by_fourcc(c.fourcc) else { continue };

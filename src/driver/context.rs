@@ -122,7 +122,8 @@ impl Driver {
             Some(first) => {
                 let b = first.backing.clone();
                 if surfaces.iter().any(|s| !Arc::ptr_eq(&s.backing, &b)) || !b.fits(r, config.rt_format, w, h) {
-                    return Err(VaError::InvalidSurface.context(format!("render targets do not share one {} session of at least {w}x{h}", formats::name(r.coded_fourcc))));
+                    return Err(VaError::InvalidSurface
+                        .context(format!("render targets do not share one {} session of at least {w}x{h}", formats::name(r.coded_fourcc))));
                 }
                 b
             }
@@ -132,7 +133,10 @@ impl Driver {
                 let found = {
                     let mut g = self.backings.lock();
                     g.retain(|w| w.strong_count() > 0);
-                    g.iter().rev().filter_map(|w| w.upgrade()).find(|b| b.owner.lock().is_none() && b.fits(r, config.rt_format, w, h) && b.width == align16(w) && b.height == align16(h))
+                    g.iter()
+                        .rev()
+                        .filter_map(|w| w.upgrade())
+                        .find(|b| b.owner.lock().is_none() && b.fits(r, config.rt_format, w, h) && b.width == align16(w) && b.height == align16(h))
                 };
                 match found {
                     Some(b) => b,
@@ -148,7 +152,16 @@ impl Driver {
         });
         let ctx = self
             .contexts
-            .insert_with(|id| Context { id, config: config.clone(), width: w, height: h, backing: backing.clone(), picture: Mutex::new(Picture::default()), open_field: Mutex::new(None), translator: Mutex::new(translator) })
+            .insert_with(|id| Context {
+                id,
+                config: config.clone(),
+                width: w,
+                height: h,
+                backing: backing.clone(),
+                picture: Mutex::new(Picture::default()),
+                open_field: Mutex::new(None),
+                translator: Mutex::new(translator),
+            })
             .ok_or(VaError::MaxNumExceeded)?;
         let mut owner = backing.owner.lock();
         if owner.is_none() {
@@ -234,16 +247,25 @@ impl Driver {
                     None => (&[], 0),
                 }
             };
-            let buffers: SmallVec<[VaBuf; 4]> = pic.buffers.iter().map(|b| {
-                let (bytes, num_elements) = bytes_of(b);
-                VaBuf { buf_type: b.buf_type, bytes, num_elements }
-            }).collect();
-            let slices: SmallVec<[SliceBufs; 4]> = pic.slices.iter().map(|(p, d)| {
-                let (params, num_elements) = bytes_of(p);
-                SliceBufs { params, num_elements, data: bytes_of(d).0 }
-            }).collect();
+            let buffers: SmallVec<[VaBuf; 4]> = pic
+                .buffers
+                .iter()
+                .map(|b| {
+                    let (bytes, num_elements) = bytes_of(b);
+                    VaBuf { buf_type: b.buf_type, bytes, num_elements }
+                })
+                .collect();
+            let slices: SmallVec<[SliceBufs; 4]> = pic
+                .slices
+                .iter()
+                .map(|(p, d)| {
+                    let (params, num_elements) = bytes_of(p);
+                    SliceBufs { params, num_elements, data: bytes_of(d).0 }
+                })
+                .collect();
             let refs = SessionRefs { driver: self, backing: &c.backing };
-            let plan = c.translator.lock().translate(&PictureBuffers { target: target.id, buffers: &buffers, slices: &slices }, &refs).map_err(VaError::Bitstream)?;
+            let plan =
+                c.translator.lock().translate(&PictureBuffers { target: target.id, buffers: &buffers, slices: &slices }, &refs).map_err(VaError::Bitstream)?;
             let PicturePlan { requests, refs: plan_refs, field, structure } = plan;
             if requests.is_empty() {
                 return Err(VaError::Bitstream("the codec made no request".into()));

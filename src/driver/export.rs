@@ -31,7 +31,9 @@ pub fn drm_description(layout: Layout) -> Option<DrmDescription> {
         Layout::Nv12 => DrmDescription { composed: DrmFourcc::Nv12 as u32, separate: eight, modifier: linear },
         Layout::Nv12Tiled32 => DrmDescription { composed: DrmFourcc::Nv12 as u32, separate: eight, modifier: DrmModifier::Allwinner_tiled.into() },
         Layout::Nv12Tiled4 => return None,
-        Layout::P010 => DrmDescription { composed: DrmFourcc::P010 as u32, separate: Some([DrmFourcc::R16 as u32, DrmFourcc::Gr1616 as u32]), modifier: linear },
+        Layout::P010 => {
+            DrmDescription { composed: DrmFourcc::P010 as u32, separate: Some([DrmFourcc::R16 as u32, DrmFourcc::Gr1616 as u32]), modifier: linear }
+        }
         Layout::Nv15 => DrmDescription { composed: DrmFourcc::Nv15 as u32, separate: None, modifier: linear },
         Layout::Nv16 => DrmDescription { composed: DrmFourcc::Nv16 as u32, separate: eight, modifier: linear },
         Layout::Nv20 => DrmDescription { composed: DRM_FORMAT_NV20, separate: None, modifier: linear },
@@ -50,7 +52,8 @@ impl Driver {
             return Err(VaError::InvalidParameter(format!("export flags {flags:#x}: exactly one of COMPOSED_LAYERS and SEPARATE_LAYERS")));
         }
         let session = &s.backing.session;
-        let desc = drm_description(session.layout).ok_or_else(|| VaError::Unimplemented.context(format!("CAPTURE layout {:?} has no DRM format/modifier", session.layout)))?;
+        let desc = drm_description(session.layout)
+            .ok_or_else(|| VaError::Unimplemented.context(format!("CAPTURE layout {:?} has no DRM format/modifier", session.layout)))?;
         let separate_formats = match (composed, desc.separate) {
             (true, _) => [0; 2],
             (false, Some(f)) => f,

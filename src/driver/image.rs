@@ -58,7 +58,8 @@ impl ImageKind {
 
 /// Image formats for surfaces of the RT formats in `rt_formats`.
 pub fn formats(rt_formats: u32) -> Vec<va::VAImageFormat> {
-    let mut v: Vec<va::VAImageFormat> = super::caps::RT_FOURCCS.iter().filter(|(rt, _)| rt_formats & rt != 0).filter_map(|(_, f)| ImageKind::of_fourcc(*f)).map(ImageKind::va_format).collect();
+    let mut v: Vec<va::VAImageFormat> =
+        super::caps::RT_FOURCCS.iter().filter(|(rt, _)| rt_formats & rt != 0).filter_map(|(_, f)| ImageKind::of_fourcc(*f)).map(ImageKind::va_format).collect();
     if v.is_empty() {
         v.push(NV12.va_format());
     }
@@ -88,7 +89,19 @@ fn offset_in(layout: Layout, pl: &PlaneLayout, x: usize, y: usize) -> usize {
 // One rectangle between a CAPTURE plane and an image plane: the two
 // positions, the image's offset/pitch and the direction are all needed.
 #[allow(clippy::too_many_arguments)]
-fn copy_rect(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize, usize), img: &mut [u8], img_off: usize, img_pitch: usize, (dx, dy): (usize, usize), w: usize, h: usize, to_image: bool) -> bool {
+fn copy_rect(
+    layout: Layout,
+    pl: &PlaneLayout,
+    cap: &mut [u8],
+    (sx, sy): (usize, usize),
+    img: &mut [u8],
+    img_off: usize,
+    img_pitch: usize,
+    (dx, dy): (usize, usize),
+    w: usize,
+    h: usize,
+    to_image: bool,
+) -> bool {
     for row in 0..h {
         let mut x = 0;
         while x < w {
@@ -144,7 +157,18 @@ fn packed10_row(row: &mut [u8], first: usize, img: &mut [u8], n: usize, to_image
 /// Moves a `w`x`h` sample rectangle at (`sx`, `sy`) of one CAPTURE plane
 /// to or from an image plane (whose offset points at the rectangle).
 #[allow(clippy::too_many_arguments)]
-fn transfer_plane(layout: Layout, pl: &PlaneLayout, cap: &mut [u8], (sx, sy): (usize, usize), img: &mut [u8], img_off: usize, img_pitch: usize, w: usize, h: usize, to_image: bool) -> bool {
+fn transfer_plane(
+    layout: Layout,
+    pl: &PlaneLayout,
+    cap: &mut [u8],
+    (sx, sy): (usize, usize),
+    img: &mut [u8],
+    img_off: usize,
+    img_pitch: usize,
+    w: usize,
+    h: usize,
+    to_image: bool,
+) -> bool {
     match layout.sample() {
         Sample::U8 => copy_rect(layout, pl, cap, (sx, sy), img, img_off, img_pitch, (0, 0), w, h, to_image),
         Sample::U16 => copy_rect(layout, pl, cap, (sx * 2, sy), img, img_off, img_pitch, (0, 0), w * 2, h, to_image),
@@ -165,7 +189,12 @@ impl Driver {
     }
 
     fn insert_image(&self, mut image: va::VAImage, store: Store, derived_from: Option<u32>) -> VaResult<va::VAImage> {
-        let buf = Buffer { buf_type: va::VAImageBufferType, elem_size: image.data_size, context: 0, inner: Mutex::new(BufferInner { num_elements: 1, store, mapped: false }) };
+        let buf = Buffer {
+            buf_type: va::VAImageBufferType,
+            elem_size: image.data_size,
+            context: 0,
+            inner: Mutex::new(BufferInner { num_elements: 1, store, mapped: false }),
+        };
         let (buf_id, _) = self.buffers.insert(buf).ok_or(VaError::MaxNumExceeded)?;
         image.buf = buf_id;
         match self.images.insert_with(|id| {
@@ -230,7 +259,11 @@ impl Driver {
             _ => None,
         };
         let Some(kind) = kind.filter(|_| session.capture_format.planes.len() == 1) else {
-            return Err(VaError::OperationFailed(format!("vaDeriveImage: CAPTURE layout {:?} in {} memory planes is not a VA image", session.layout, session.capture_format.planes.len())));
+            return Err(VaError::OperationFailed(format!(
+                "vaDeriveImage: CAPTURE layout {:?} in {} memory planes is not a VA image",
+                session.layout,
+                session.capture_format.planes.len()
+            )));
         };
         if s.state.lock().derived.is_some() {
             return Err(VaError::SurfaceBusy);
@@ -267,7 +300,13 @@ impl Driver {
         if Some(img.image.format.fourcc) != ImageKind::of_layout(s.backing.session.layout).map(|k| k.fourcc) || img.derived_from.is_some() {
             return Err(VaError::InvalidImageFormat);
         }
-        log::debug!("vaGetImage({surface_id:#x}, {x},{y} {w}x{h}) into {}x{} pitches {:?} offsets {:?}", img.image.width, img.image.height, img.image.pitches, img.image.offsets);
+        log::debug!(
+            "vaGetImage({surface_id:#x}, {x},{y} {w}x{h}) into {}x{} pitches {:?} offsets {:?}",
+            img.image.width,
+            img.image.height,
+            img.image.pitches,
+            img.image.offsets
+        );
         let (x, y, w, h) = Self::rect_ok(&s, x, y, w, h)?;
         if w > img.image.width as usize || h > img.image.height as usize {
             return Err(VaError::InvalidParameter("rectangle larger than the image".into()));
@@ -285,7 +324,9 @@ impl Driver {
     pub fn put_image(&self, surface_id: u32, image_id: u32, sx: i32, sy: i32, sw: u32, sh: u32, dx: i32, dy: i32, dw: u32, dh: u32) -> VaResult<()> {
         let s = self.surface(surface_id)?;
         let img = self.image(image_id)?;
-        let kind = ImageKind::of_layout(s.backing.session.layout).filter(|k| k.fourcc == img.image.format.fourcc && img.derived_from.is_none()).ok_or(VaError::InvalidImageFormat)?;
+        let kind = ImageKind::of_layout(s.backing.session.layout)
+            .filter(|k| k.fourcc == img.image.format.fourcc && img.derived_from.is_none())
+            .ok_or(VaError::InvalidImageFormat)?;
         if sw != dw || sh != dh {
             return Err(VaError::Unimplemented);
         }

@@ -66,7 +66,8 @@ pub struct Driver {
 impl Driver {
     /// Discovers the decoders of every registered codec (vaInitialize).
     pub fn new(settings: settings::Settings) -> VaResult<Driver> {
-        let decoders = discovery::discover(&crate::codecs::probes(), settings.media_device.as_deref(), settings.video_device.as_deref()).map_err(|e| VaError::Unknown(e.to_string()))?;
+        let decoders = discovery::discover(&crate::codecs::probes(), settings.media_device.as_deref(), settings.video_device.as_deref())
+            .map_err(|e| VaError::Unknown(e.to_string()))?;
         Self::with_decoders(settings, decoders)
     }
 
@@ -77,7 +78,8 @@ impl Driver {
             return Err(VaError::Unknown(format!("decoders found ({}) but none decodes a format this driver supports", what.join(", "))));
         }
         let cards: Vec<String> = {
-            let mut v: Vec<String> = decoders.iter().filter(|d| routes.iter().any(|r| r.decoder == d.video_path)).map(|d| format!("{} ({})", d.card, d.driver)).collect();
+            let mut v: Vec<String> =
+                decoders.iter().filter(|d| routes.iter().any(|r| r.decoder == d.video_path)).map(|d| format!("{} ({})", d.card, d.driver)).collect();
             v.dedup();
             v
         };

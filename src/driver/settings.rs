@@ -98,7 +98,13 @@ mod tests {
         assert_eq!(s.sync_timeout, Duration::from_millis(3000));
         assert_eq!(s.output_pool_max, 16);
         assert!(!s.sync_decode && s.decode_mode.is_none() && s.media_device.is_none());
-        let s = with(&[("HANTRO_SYNC_TIMEOUT_MS", "x"), ("HANTRO_OUTPUT_POOL_MAX", "999"), (DECODE_MODE_ENV, "slice"), ("HANTRO_SYNC_DECODE", "1"), ("HANTRO_MEDIA_DEVICE", "")]);
+        let s = with(&[
+            ("HANTRO_SYNC_TIMEOUT_MS", "x"),
+            ("HANTRO_OUTPUT_POOL_MAX", "999"),
+            (DECODE_MODE_ENV, "slice"),
+            ("HANTRO_SYNC_DECODE", "1"),
+            ("HANTRO_MEDIA_DEVICE", ""),
+        ]);
         assert_eq!(s.sync_timeout, Duration::from_millis(3000));
         assert_eq!(s.output_pool_max, 64);
         assert_eq!(s.decode_mode, Some(DecodeMode::SliceBased));

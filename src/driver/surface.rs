@@ -3,13 +3,13 @@
 //! its first decode, in whatever order the client creates configs, contexts
 //! and surfaces.
 use super::caps::{Route, RT_FOURCCS};
-use super::{Driver, VaError, VaResult};
 use super::settings::Settings;
+use super::{Driver, VaError, VaResult};
 use crate::codecs::codec::{Decoding, PicStructure, SessionParams, SessionPlan};
 use crate::ffi::va;
 use crate::v4l2::discovery::{CodedCaps, DecoderInfo};
-use crate::v4l2::session::{Completion, Session, SessionSetup};
 use crate::v4l2::formats;
+use crate::v4l2::session::{Completion, Session, SessionSetup};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -74,12 +74,26 @@ impl Backing {
             session.capture_format.height,
             decoding
         );
-        Ok(Backing { session, route: route.clone(), caps, rt_format, width: w, height: h, decoding, sync_timeout: settings.sync_timeout, owner: Mutex::new(None) })
+        Ok(Backing {
+            session,
+            route: route.clone(),
+            caps,
+            rt_format,
+            width: w,
+            height: h,
+            decoding,
+            sync_timeout: settings.sync_timeout,
+            owner: Mutex::new(None),
+        })
     }
 
     /// Can a context of this route and size decode into this session?
     pub fn fits(&self, route: &Route, rt_format: u32, width: u32, height: u32) -> bool {
-        self.route.decoder == route.decoder && self.route.coded_fourcc == route.coded_fourcc && self.rt_format == rt_format && align16(width) <= self.width && align16(height) <= self.height
+        self.route.decoder == route.decoder
+            && self.route.coded_fourcc == route.coded_fourcc
+            && self.rt_format == rt_format
+            && align16(width) <= self.width
+            && align16(height) <= self.height
     }
 }
 
@@ -158,7 +172,11 @@ impl Driver {
         contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
         let newest_config = (*self.last_config.lock()).and_then(|id| self.configs.get(id));
         for (_, c) in &contexts {
-            if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config)) && c.backing.fits(&c.backing.route, rt_format, width, height) && align16(width) == c.backing.width && align16(height) == c.backing.height {
+            if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config))
+                && c.backing.fits(&c.backing.route, rt_format, width, height)
+                && align16(width) == c.backing.width
+                && align16(height) == c.backing.height
+            {
                 return Ok(c.backing.clone());
             }
         }
@@ -179,7 +197,8 @@ impl Driver {
         if width == 0 || height == 0 || count == 0 {
             return Err(VaError::InvalidParameter(format!("{count} surfaces of {width}x{height}")));
         }
-        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| self.routes.iter().any(|r| r.rt_formats & rt_format != 0)) else {
+        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| self.routes.iter().any(|r| r.rt_formats & rt_format != 0))
+        else {
             return Err(VaError::UnsupportedRtFormat);
         };
         for a in attribs {

@@ -136,11 +136,7 @@ impl<T> Table<T> {
     /// Snapshot of the live objects with their ids.
     pub fn values(&self) -> Vec<(u32, Arc<T>)> {
         let g = self.inner.lock();
-        g.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.value.as_ref().map(|v| (self.make_id(i as u32, s.generation), v.clone())))
-            .collect()
+        g.slots.iter().enumerate().filter_map(|(i, s)| s.value.as_ref().map(|v| (self.make_id(i as u32, s.generation), v.clone()))).collect()
     }
 
     pub fn len(&self) -> usize {

@@ -5,5 +5,5 @@ pub mod va {
     include!(concat!(env!("OUT_DIR"), "/va.rs"));
 }
 pub use v4l2r::bindings as v4l2;
-pub mod pod;
 pub mod fourcc;
+pub mod pod;

@@ -26,13 +26,7 @@ macro_rules! pod {
 }
 
 use super::va;
-pod!(
-    va::VAPictureParameterBufferH264,
-    va::VASliceParameterBufferH264,
-    va::VAIQMatrixBufferH264,
-    va::VAImage,
-    va::VAImageFormat,
-);
+pod!(va::VAPictureParameterBufferH264, va::VASliceParameterBufferH264, va::VAIQMatrixBufferH264, va::VAImage, va::VAImageFormat,);
 
 #[cfg(test)]
 mod tests {

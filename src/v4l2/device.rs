@@ -1,6 +1,6 @@
 //! A V4L2 video node: capabilities, formats, controls and buffer queues,
 //! single- or multi-planar, behind one API.
-use super::ioctl::{ioctl, iow, iowr, ior, last_errno, V4l2Error, V4l2Result};
+use super::ioctl::{ioctl, ior, iow, iowr, last_errno, V4l2Error, V4l2Result};
 use crate::ffi::v4l2 as k;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -203,7 +203,12 @@ impl VideoNode {
                 }
             } else {
                 let p = &f.fmt.pix;
-                Format { fourcc: p.pixelformat, width: p.width, height: p.height, planes: vec![PlaneFormat { bytesperline: p.bytesperline, sizeimage: p.sizeimage }] }
+                Format {
+                    fourcc: p.pixelformat,
+                    width: p.width,
+                    height: p.height,
+                    planes: vec![PlaneFormat { bytesperline: p.bytesperline, sizeimage: p.sizeimage }],
+                }
             }
         }
     }
@@ -397,12 +402,7 @@ pub fn querycap(fd: RawFd) -> V4l2Result<Caps> {
     let mut c: k::v4l2_capability = zeroed();
     ioctl(fd, VIDIOC_QUERYCAP, "VIDIOC_QUERYCAP", &mut c)?;
     let device_caps = if c.capabilities & CAP_DEVICE_CAPS != 0 { c.device_caps } else { c.capabilities };
-    Ok(Caps {
-        driver: super::media::cstr(&c.driver),
-        card: super::media::cstr(&c.card),
-        bus_info: super::media::cstr(&c.bus_info),
-        device_caps,
-    })
+    Ok(Caps { driver: super::media::cstr(&c.driver), card: super::media::cstr(&c.card), bus_info: super::media::cstr(&c.bus_info), device_caps })
 }
 
 #[cfg(test)]

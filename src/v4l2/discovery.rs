@@ -88,7 +88,11 @@ impl std::fmt::Display for DiscoveryError {
                 Ok(())
             }
             DiscoveryError::NothingFound { looked } => {
-                write!(f, "no V4L2 stateless decoder found; looked at: {}", if looked.is_empty() { "no /dev/media* nodes".to_string() } else { looked.join("; ") })
+                write!(
+                    f,
+                    "no V4L2 stateless decoder found; looked at: {}",
+                    if looked.is_empty() { "no /dev/media* nodes".to_string() } else { looked.join("; ") }
+                )
             }
         }
     }
@@ -175,9 +179,7 @@ fn read_media(mpath: &str) -> Result<Result<(media::DeviceInfo, Vec<media::Decod
         Err(why) => return Ok(Err(why)),
     };
     let driver = info.driver.clone();
-    Ok(check(mpath, ioctl_refused, media::decoder_entities(fd.as_raw_fd()))?
-        .map(|ents| (info, ents))
-        .map_err(|why| format!("({driver}) {why}")))
+    Ok(check(mpath, ioctl_refused, media::decoder_entities(fd.as_raw_fd()))?.map(|ents| (info, ents)).map_err(|why| format!("({driver}) {why}")))
 }
 
 /// Finds every decoder and probes the coded formats of `probes` (in that

@@ -1,6 +1,6 @@
 //! Media controller uAPI (linux/media.h): device info, topology, requests.
 //! Struct layouts are checked against the kernel header by tests/abi.rs.
-use super::ioctl::{io, ior, ioctl, ioctl_none, iowr, V4l2Result};
+use super::ioctl::{io, ioctl, ioctl_none, ior, iowr, V4l2Result};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 #[repr(C)]
@@ -148,9 +148,7 @@ pub fn decoder_entities(fd: RawFd) -> V4l2Result<Vec<DecoderEntity>> {
         topo.ptr_pads = pads.as_mut_ptr() as u64;
         let counts = (topo.num_entities, topo.num_interfaces, topo.num_links, topo.num_pads);
         ioctl(fd, MEDIA_IOC_G_TOPOLOGY, "MEDIA_IOC_G_TOPOLOGY", &mut topo)?;
-        if topo.topology_version != version
-            || counts != (topo.num_entities, topo.num_interfaces, topo.num_links, topo.num_pads)
-        {
+        if topo.topology_version != version || counts != (topo.num_entities, topo.num_interfaces, topo.num_links, topo.num_pads) {
             continue; // the graph changed between the calls
         }
         return Ok(decoders_of(&ents, &ifs, &links));
@@ -176,11 +174,7 @@ fn decoders_of(ents: &[media_v2_entity], ifs: &[media_v2_interface], links: &[me
         }
         let node = node.or_else(|| {
             // interfaces linked to any entity of the graph
-            let linked: Vec<u32> = links
-                .iter()
-                .filter(|l| l.flags & MEDIA_LNK_FL_LINK_TYPE == MEDIA_LNK_FL_INTERFACE_LINK)
-                .map(|l| l.source_id)
-                .collect();
+            let linked: Vec<u32> = links.iter().filter(|l| l.flags & MEDIA_LNK_FL_LINK_TYPE == MEDIA_LNK_FL_INTERFACE_LINK).map(|l| l.source_id).collect();
             ifs.iter().find(|i| i.intf_type == MEDIA_INTF_T_V4L_VIDEO && linked.contains(&i.id))
         });
         if let Some(i) = node {

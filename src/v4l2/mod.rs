@@ -7,7 +7,7 @@ pub mod ioctl;
 pub mod media;
 
 pub use ioctl::{V4l2Error, V4l2Result};
-pub mod mmap;
-pub mod session;
 #[cfg(feature = "bench-counters")]
 pub mod counters;
+pub mod mmap;
+pub mod session;

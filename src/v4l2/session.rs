@@ -207,7 +207,6 @@ impl Session {
         &self.node.path
     }
 
-
     fn grow_slots(&self, st: &mut State, n: u32) -> V4l2Result<()> {
         let (first, count) = if st.slots.is_empty() {
             let (count, caps) = self.node.request_buffers(Queue::Output, n)?;
@@ -282,7 +281,6 @@ impl Session {
             }
         }
     }
-
 
     /// Collects every finished OUTPUT and CAPTURE buffer without blocking.
     fn reap(&self, st: &mut State) -> V4l2Result<()> {
@@ -382,7 +380,12 @@ impl Session {
 
     /// Waits for every request in flight.
     pub fn drain(&self, timeout: Duration) -> V4l2Result<()> {
-        self.wait_until(timeout, || "all requests".to_string(), |st| st.in_flight.is_empty() && st.capture.iter().all(|c| !c.queued), |st| st.in_flight.back().map(|f| f.slot))
+        self.wait_until(
+            timeout,
+            || "all requests".to_string(),
+            |st| st.in_flight.is_empty() && st.capture.iter().all(|c| !c.queued),
+            |st| st.in_flight.back().map(|f| f.slot),
+        )
     }
 
     fn acquire_slot(&self, timeout: Duration) -> V4l2Result<usize> {

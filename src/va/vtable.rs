@@ -67,7 +67,6 @@ pub fn fill_table(vt: &mut va::VADriverVTable) {
     vt.vaCopy = Some(copy);
 }
 
-
 unsafe extern "C" fn terminate(ctx: Ctx) -> VAStatus {
     guard("vaTerminate", || super::init::terminate(ctx))
 }
@@ -84,7 +83,14 @@ unsafe extern "C" fn get_config_attributes(ctx: Ctx, profile: va::VAProfile, ep:
     guard("vaGetConfigAttributes", || driver(ctx)?.get_config_attributes(profile, ep, slice_mut(list, num as i64)?))
 }
 
-unsafe extern "C" fn create_config(ctx: Ctx, profile: va::VAProfile, ep: va::VAEntrypoint, list: *mut va::VAConfigAttrib, num: c_int, id: *mut va::VAConfigID) -> VAStatus {
+unsafe extern "C" fn create_config(
+    ctx: Ctx,
+    profile: va::VAProfile,
+    ep: va::VAEntrypoint,
+    list: *mut va::VAConfigAttrib,
+    num: c_int,
+    id: *mut va::VAConfigID,
+) -> VAStatus {
     guard("vaCreateConfig", || {
         let id = out(id)?;
         *id = driver(ctx)?.create_config(profile, ep, slice(list, num as i64)?)?;
@@ -96,7 +102,14 @@ unsafe extern "C" fn destroy_config(ctx: Ctx, id: va::VAConfigID) -> VAStatus {
     guard("vaDestroyConfig", || driver(ctx)?.destroy_config(id))
 }
 
-unsafe extern "C" fn query_config_attributes(ctx: Ctx, id: va::VAConfigID, profile: *mut va::VAProfile, ep: *mut va::VAEntrypoint, list: *mut va::VAConfigAttrib, num: *mut c_int) -> VAStatus {
+unsafe extern "C" fn query_config_attributes(
+    ctx: Ctx,
+    id: va::VAConfigID,
+    profile: *mut va::VAProfile,
+    ep: *mut va::VAEntrypoint,
+    list: *mut va::VAConfigAttrib,
+    num: *mut c_int,
+) -> VAStatus {
     guard("vaQueryConfigAttributes", || {
         let (p, e, attribs) = driver(ctx)?.query_config_attributes(id)?;
         *out(profile)? = p;
@@ -117,7 +130,16 @@ unsafe extern "C" fn create_surfaces(ctx: Ctx, width: c_int, height: c_int, form
     })
 }
 
-unsafe extern "C" fn create_surfaces2(ctx: Ctx, format: c_uint, width: c_uint, height: c_uint, surfaces: *mut va::VASurfaceID, num: c_uint, attribs: *mut va::VASurfaceAttrib, num_attribs: c_uint) -> VAStatus {
+unsafe extern "C" fn create_surfaces2(
+    ctx: Ctx,
+    format: c_uint,
+    width: c_uint,
+    height: c_uint,
+    surfaces: *mut va::VASurfaceID,
+    num: c_uint,
+    attribs: *mut va::VASurfaceAttrib,
+    num_attribs: c_uint,
+) -> VAStatus {
     guard("vaCreateSurfaces2", || {
         let dst = slice_mut(surfaces, num as i64)?;
         let ids = driver(ctx)?.create_surfaces(format, width, height, dst.len(), slice(attribs, num_attribs as i64)?)?;
@@ -130,7 +152,16 @@ unsafe extern "C" fn destroy_surfaces(ctx: Ctx, list: *mut va::VASurfaceID, num:
     guard("vaDestroySurfaces", || driver(ctx)?.destroy_surfaces(slice(list, num as i64)?))
 }
 
-unsafe extern "C" fn create_context(ctx: Ctx, config: va::VAConfigID, w: c_int, h: c_int, _flag: c_int, targets: *mut va::VASurfaceID, num: c_int, id: *mut va::VAContextID) -> VAStatus {
+unsafe extern "C" fn create_context(
+    ctx: Ctx,
+    config: va::VAConfigID,
+    w: c_int,
+    h: c_int,
+    _flag: c_int,
+    targets: *mut va::VASurfaceID,
+    num: c_int,
+    id: *mut va::VAContextID,
+) -> VAStatus {
     guard("vaCreateContext", || {
         let id = out(id)?;
         *id = driver(ctx)?.create_context(config, w, h, slice(targets, num as i64)?)?;
@@ -142,7 +173,15 @@ unsafe extern "C" fn destroy_context(ctx: Ctx, id: va::VAContextID) -> VAStatus 
     guard("vaDestroyContext", || driver(ctx)?.destroy_context(id))
 }
 
-unsafe extern "C" fn create_buffer(ctx: Ctx, context: va::VAContextID, t: va::VABufferType, size: c_uint, num: c_uint, data: *mut c_void, id: *mut va::VABufferID) -> VAStatus {
+unsafe extern "C" fn create_buffer(
+    ctx: Ctx,
+    context: va::VAContextID,
+    t: va::VABufferType,
+    size: c_uint,
+    num: c_uint,
+    data: *mut c_void,
+    id: *mut va::VABufferID,
+) -> VAStatus {
     guard("vaCreateBuffer", || {
         let id = out(id)?;
         let total = (size as u64) * (num as u64);
@@ -211,7 +250,22 @@ unsafe extern "C" fn query_surface_error(ctx: Ctx, id: va::VASurfaceID, error: V
     })
 }
 
-unsafe extern "C" fn put_surface(_ctx: Ctx, _s: va::VASurfaceID, _draw: *mut c_void, _sx: c_short, _sy: c_short, _sw: c_ushort, _sh: c_ushort, _dx: c_short, _dy: c_short, _dw: c_ushort, _dh: c_ushort, _clip: *mut va::VARectangle, _nclip: c_uint, _flags: c_uint) -> VAStatus {
+unsafe extern "C" fn put_surface(
+    _ctx: Ctx,
+    _s: va::VASurfaceID,
+    _draw: *mut c_void,
+    _sx: c_short,
+    _sy: c_short,
+    _sw: c_ushort,
+    _sh: c_ushort,
+    _dx: c_short,
+    _dy: c_short,
+    _dw: c_ushort,
+    _dh: c_ushort,
+    _clip: *mut va::VARectangle,
+    _nclip: c_uint,
+    _flags: c_uint,
+) -> VAStatus {
     guard("vaPutSurface", || Err(VaError::Unimplemented))
 }
 
@@ -248,7 +302,19 @@ unsafe extern "C" fn get_image(ctx: Ctx, surface: va::VASurfaceID, x: c_int, y: 
     guard("vaGetImage", || driver(ctx)?.get_image(surface, x, y, w, h, image))
 }
 
-unsafe extern "C" fn put_image(ctx: Ctx, surface: va::VASurfaceID, image: va::VAImageID, sx: c_int, sy: c_int, sw: c_uint, sh: c_uint, dx: c_int, dy: c_int, dw: c_uint, dh: c_uint) -> VAStatus {
+unsafe extern "C" fn put_image(
+    ctx: Ctx,
+    surface: va::VASurfaceID,
+    image: va::VAImageID,
+    sx: c_int,
+    sy: c_int,
+    sw: c_uint,
+    sh: c_uint,
+    dx: c_int,
+    dy: c_int,
+    dw: c_uint,
+    dh: c_uint,
+) -> VAStatus {
     guard("vaPutImage", || driver(ctx)?.put_image(surface, image, sx, sy, sw, sh, dx, dy, dw, dh))
 }
 
@@ -280,7 +346,21 @@ unsafe extern "C" fn set_subpicture_global_alpha(_ctx: Ctx, _sub: va::VASubpictu
     guard("vaSetSubpictureGlobalAlpha", || Err(VaError::Unimplemented))
 }
 
-unsafe extern "C" fn associate_subpicture(_ctx: Ctx, _sub: va::VASubpictureID, _t: *mut va::VASurfaceID, _n: c_int, _sx: c_short, _sy: c_short, _sw: c_ushort, _sh: c_ushort, _dx: c_short, _dy: c_short, _dw: c_ushort, _dh: c_ushort, _flags: c_uint) -> VAStatus {
+unsafe extern "C" fn associate_subpicture(
+    _ctx: Ctx,
+    _sub: va::VASubpictureID,
+    _t: *mut va::VASurfaceID,
+    _n: c_int,
+    _sx: c_short,
+    _sy: c_short,
+    _sw: c_ushort,
+    _sh: c_ushort,
+    _dx: c_short,
+    _dy: c_short,
+    _dw: c_ushort,
+    _dh: c_ushort,
+    _flags: c_uint,
+) -> VAStatus {
     guard("vaAssociateSubpicture", || Err(VaError::Unimplemented))
 }
 
@@ -315,7 +395,19 @@ unsafe extern "C" fn buffer_info(ctx: Ctx, id: va::VABufferID, t: *mut va::VABuf
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe extern "C" fn lock_surface(_ctx: Ctx, _s: va::VASurfaceID, _fourcc: *mut c_uint, _ls: *mut c_uint, _us: *mut c_uint, _vs: *mut c_uint, _lo: *mut c_uint, _uo: *mut c_uint, _vo: *mut c_uint, _name: *mut c_uint, _buf: *mut *mut c_void) -> VAStatus {
+unsafe extern "C" fn lock_surface(
+    _ctx: Ctx,
+    _s: va::VASurfaceID,
+    _fourcc: *mut c_uint,
+    _ls: *mut c_uint,
+    _us: *mut c_uint,
+    _vs: *mut c_uint,
+    _lo: *mut c_uint,
+    _uo: *mut c_uint,
+    _vo: *mut c_uint,
+    _name: *mut c_uint,
+    _buf: *mut *mut c_void,
+) -> VAStatus {
     guard("vaLockSurface", || Err(VaError::Unimplemented))
 }
 
@@ -369,7 +461,16 @@ unsafe extern "C" fn mf_submit(_ctx: Ctx, _mf: va::VAMFContextID, _c: *mut va::V
     guard("vaMFSubmit", || Err(VaError::Unimplemented))
 }
 
-unsafe extern "C" fn create_buffer2(_ctx: Ctx, _c: va::VAContextID, _t: va::VABufferType, _w: c_uint, _h: c_uint, _unit: *mut c_uint, _pitch: *mut c_uint, _id: *mut va::VABufferID) -> VAStatus {
+unsafe extern "C" fn create_buffer2(
+    _ctx: Ctx,
+    _c: va::VAContextID,
+    _t: va::VABufferType,
+    _w: c_uint,
+    _h: c_uint,
+    _unit: *mut c_uint,
+    _pitch: *mut c_uint,
+    _id: *mut va::VABufferID,
+) -> VAStatus {
     guard("vaCreateBuffer2", || Err(VaError::Unimplemented))
 }
 

@@ -47,9 +47,7 @@ impl Report {
 fn ignored(key: &str, ignore: &[String]) -> bool {
     ignore.iter().any(|i| {
         key == i
-            || key
-                .strip_prefix(i.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            || key.strip_prefix(i.as_str()).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
             || key.split_once('.').is_some_and(|(c, f)| {
                 // "slice_params.first_mb_in_slice" also matches
                 // "slice_params[3].first_mb_in_slice"
@@ -65,13 +63,7 @@ pub fn effective_mode(d: &Decode, explicit: Option<Mode>, annotated: Option<Mode
     explicit.or(annotated).unwrap_or(d.mode)
 }
 
-fn diff_maps(
-    out: &mut Vec<String>,
-    prefix: &str,
-    a: &BTreeMap<String, String>,
-    b: &BTreeMap<String, String>,
-    ignore: &[String],
-) -> bool {
+fn diff_maps(out: &mut Vec<String>, prefix: &str, a: &BTreeMap<String, String>, b: &BTreeMap<String, String>, ignore: &[String]) -> bool {
     let mut equal = true;
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
@@ -90,14 +82,7 @@ fn diff_maps(
     equal
 }
 
-fn diff_frame(
-    out: &mut Vec<String>,
-    n: usize,
-    a: &FrameRecord,
-    b: &FrameRecord,
-    slices: bool,
-    ignore: &[String],
-) -> bool {
+fn diff_frame(out: &mut Vec<String>, n: usize, a: &FrameRecord, b: &FrameRecord, slices: bool, ignore: &[String]) -> bool {
     let prefix = format!("frame {n}");
     let mut equal = diff_maps(out, &prefix, &a.fields, &b.fields, ignore);
     // Every request of a frame carries the frame-level controls: a later
@@ -109,9 +94,7 @@ fn diff_frame(
                 continue;
             }
             equal = false;
-            out.push(format!(
-                "{prefix} {side} run {run} {key}: run 0={first} run {run}={value}"
-            ));
+            out.push(format!("{prefix} {side} run {run} {key}: run 0={first} run {run}={value}"));
         }
     }
     if !ignored("dpb", ignore) && a.dpb != b.dpb {
@@ -126,20 +109,12 @@ fn diff_frame(
                 only_b.push(e.clone());
             }
         }
-        out.push(format!(
-            "{prefix} dpb: reference=[{}] ours=[{}]",
-            only_a.join("; "),
-            only_b.join("; ")
-        ));
+        out.push(format!("{prefix} dpb: reference=[{}] ours=[{}]", only_a.join("; "), only_b.join("; ")));
     }
     if slices {
         if a.slices.len() != b.slices.len() && !ignored("slices", ignore) {
             equal = false;
-            out.push(format!(
-                "{prefix} slices: reference={} ours={}",
-                a.slices.len(),
-                b.slices.len()
-            ));
+            out.push(format!("{prefix} slices: reference={} ours={}", a.slices.len(), b.slices.len()));
         }
         for (i, (sa, sb)) in a.slices.iter().zip(b.slices.iter()).enumerate() {
             let p = format!("{prefix} slice {i}");
@@ -153,13 +128,7 @@ fn diff_frame(
 
 /// Compare two decodes. `ref_annot`/`ours_annot` are the modes annotated in
 /// the trace files (`# decode_mode: ...`), if any.
-pub fn compare(
-    reference: &Decode,
-    ours: &Decode,
-    opts: &Options,
-    ref_annot: Option<Mode>,
-    ours_annot: Option<Mode>,
-) -> Report {
+pub fn compare(reference: &Decode, ours: &Decode, opts: &Options, ref_annot: Option<Mode>, ours_annot: Option<Mode>) -> Report {
     let mut r = Report::default();
     let ma = effective_mode(reference, opts.ref_mode, ref_annot);
     let mb = effective_mode(ours, opts.ours_mode, ours_annot);
@@ -168,16 +137,11 @@ pub fn compare(
     // visl traces stale/default values.
     r.slice_level_compared = ma == Mode::Slice && mb == Mode::Slice;
     if ma != mb && ma != Mode::Unknown && mb != Mode::Unknown {
-        r.lines.push(format!(
-            "note: decode modes differ (reference={} ours={}): slice-level controls not compared",
-            ma.as_str(),
-            mb.as_str()
-        ));
+        r.lines.push(format!("note: decode modes differ (reference={} ours={}): slice-level controls not compared", ma.as_str(), mb.as_str()));
     }
     match (reference.codec, ours.codec) {
         (Some(a), Some(b)) if a.name != b.name => {
-            r.lines
-                .push(format!("codec: reference={} ours={}", a.name, b.name));
+            r.lines.push(format!("codec: reference={} ours={}", a.name, b.name));
         }
         _ => {}
     }
@@ -190,12 +154,8 @@ pub fn compare(
                     r.frames_equal += 1;
                 }
             }
-            (Some(_), None) => r
-                .lines
-                .push(format!("frame {i}: reference=present ours=missing")),
-            (None, Some(_)) => r
-                .lines
-                .push(format!("frame {i}: reference=missing ours=present")),
+            (Some(_), None) => r.lines.push(format!("frame {i}: reference=present ours=missing")),
+            (None, Some(_)) => r.lines.push(format!("frame {i}: reference=missing ours=present")),
             (None, None) => unreachable!(),
         }
     }
@@ -228,11 +188,7 @@ pub fn dump(d: &Decode) -> String {
         s.push_str(&format!("warning: {w}\n"));
     }
     for (i, f) in d.frames.iter().enumerate() {
-        s.push_str(&format!(
-            "frame {i} (ts {}, {} run(s))\n",
-            f.timestamp,
-            f.slices.len()
-        ));
+        s.push_str(&format!("frame {i} (ts {}, {} run(s))\n", f.timestamp, f.slices.len()));
         for (k, v) in &f.fields {
             s.push_str(&format!("  {k} {v}\n"));
         }

@@ -31,10 +31,7 @@ pub struct Trace {
 
 impl Trace {
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.annotations.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -51,11 +48,7 @@ fn parse_header(line: &str) -> Option<Event> {
         };
         let inner = &line[open + 1..close];
         let left = line[..open].trim_end();
-        if !inner.is_empty()
-            && inner.bytes().all(|b| b.is_ascii_digit())
-            && open > 0
-            && bytes[open - 1] == b' '
-        {
+        if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) && open > 0 && bytes[open - 1] == b' ' {
             let dash = left.rfind('-')?;
             let pid: u32 = left[dash + 1..].parse().ok()?;
             let task = left[..dash].trim().to_string();
@@ -84,17 +77,8 @@ fn parse_header(line: &str) -> Option<Event> {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return None;
             }
-            let body = after[colon + 1..]
-                .strip_prefix(' ')
-                .unwrap_or(&after[colon + 1..]);
-            return Some(Event {
-                task,
-                pid,
-                cpu,
-                time: time.to_string(),
-                name: name.to_string(),
-                body: body.trim_end().to_string(),
-            });
+            let body = after[colon + 1..].strip_prefix(' ').unwrap_or(&after[colon + 1..]);
+            return Some(Event { task, pid, cpu, time: time.to_string(), name: name.to_string(), body: body.trim_end().to_string() });
         }
         search = close + 1;
     }
@@ -121,12 +105,7 @@ pub fn parse(text: &str) -> Trace {
             }
         }
         if line.contains("EVENTS]") && line.contains("[LOST") {
-            if let Some(n) = line
-                .split("[LOST ")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .and_then(|s| s.parse::<u64>().ok())
-            {
+            if let Some(n) = line.split("[LOST ").nth(1).and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse::<u64>().ok()) {
                 t.lost_events += n;
             }
             continue;
@@ -172,9 +151,7 @@ mod tests {
 
     #[test]
     fn header_with_flags() {
-        let e =
-            parse_header("  gst-launch-1.0-231     [001] ..... 12.345678: v4l2_ctrl_h264_sps: ")
-                .unwrap();
+        let e = parse_header("  gst-launch-1.0-231     [001] ..... 12.345678: v4l2_ctrl_h264_sps: ").unwrap();
         assert_eq!(e.task, "gst-launch-1.0");
         assert_eq!(e.pid, 231);
         assert_eq!(e.cpu, 1);
@@ -198,10 +175,7 @@ mod tests {
             "# tracer: nop\n#\n# decode_mode: frame\n kworker/0:1-9 [000] d..1. 2.5: v4l2_ctrl_h264_pps: \npic_parameter_set_id 0\nflags ENTROPY_CODING_MODE\n kworker/0:1-9 [000] d..1. 2.6: v4l2_h264_dpb_entry: [0]: reference_ts 0\n",
         );
         assert_eq!(t.events.len(), 2);
-        assert_eq!(
-            t.events[0].body,
-            "pic_parameter_set_id 0\nflags ENTROPY_CODING_MODE"
-        );
+        assert_eq!(t.events[0].body, "pic_parameter_set_id 0\nflags ENTROPY_CODING_MODE");
         assert_eq!(t.annotation("decode_mode"), Some("frame"));
     }
 

@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Repository root (the parent of this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testplane lives inside the repository")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testplane lives inside the repository").to_path_buf()
 }
 
 /// Result of one guest boot.
@@ -30,8 +27,7 @@ impl GuestRun {
         self.job.join("out").join(name)
     }
     pub fn read_out(&self, name: &str) -> Result<String, String> {
-        std::fs::read_to_string(self.out(name))
-            .map_err(|e| format!("{}: {e}", self.out(name).display()))
+        std::fs::read_to_string(self.out(name)).map_err(|e| format!("{}: {e}", self.out(name).display()))
     }
     /// The guest's `out/versions.txt` ("package version" lines of the clients
     /// and libraries it ran, recorded when the guest was built), for failure
@@ -53,28 +49,16 @@ pub fn versions_in(job: &Path) -> String {
 
 /// Run `scripts/guest-run.sh --job JOB SCRIPT ARGS...`. `env` is passed to
 /// the host script (and names listed in GUEST_ENV reach the guest).
-pub fn run_script(
-    job: &Path,
-    script: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Result<GuestRun, String> {
+pub fn run_script(job: &Path, script: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<GuestRun, String> {
     let root = repo_root();
     let runner = root.join("scripts/guest-run.sh");
     let t0 = Instant::now();
     let mut cmd = Command::new("bash");
-    cmd.arg(&runner)
-        .arg("--job")
-        .arg(job)
-        .arg(script)
-        .args(args)
-        .current_dir(&root);
+    cmd.arg(&runner).arg("--job").arg(job).arg(script).args(args).current_dir(&root);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
+    let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
     let run = GuestRun {
         job: job.to_path_buf(),
         status: out.status.code().unwrap_or(-1),
@@ -86,10 +70,7 @@ pub fn run_script(
     eprint!("{}", run.versions());
     match run.status {
         124 => Err(format!("guest timed out:\n{}", run.stderr)),
-        125 => Err(format!(
-            "guest could not be built/booted or gave no result:\n{}",
-            run.stderr
-        )),
+        125 => Err(format!("guest could not be built/booted or gave no result:\n{}", run.stderr)),
         _ => Ok(run),
     }
 }
@@ -158,10 +139,7 @@ pub fn mpv_bad_lines(log: &str) -> Vec<String> {
         "Failed setup for format",
         "Could not create device",
     ];
-    log.lines()
-        .filter(|l| FALLBACK.iter().any(|p| l.contains(p)) || l.contains("][e][") || l.contains("][f]["))
-        .map(String::from)
-        .collect()
+    log.lines().filter(|l| FALLBACK.iter().any(|p| l.contains(p)) || l.contains("][e][") || l.contains("][f][")).map(String::from).collect()
 }
 
 /// mpv decoding a stream of `frames` frames through the driver, judged by

@@ -45,12 +45,7 @@ pub static CODECS: &[CodecSpec] = &[
         name: "h264",
         start: "v4l2_ctrl_h264_sps",
         decode_params: "decode_params",
-        slice_level: &[
-            "slice_params",
-            "ref_pic_list0",
-            "ref_pic_list1",
-            "pred_weights",
-        ],
+        slice_level: &["slice_params", "ref_pic_list0", "ref_pic_list1", "pred_weights"],
         dpb: Some("dpb_entry"),
     },
     CodecSpec {
@@ -60,41 +55,11 @@ pub static CODECS: &[CodecSpec] = &[
         slice_level: &["slice_params", "pred_weight_table"],
         dpb: Some("dpb_entry"),
     },
-    CodecSpec {
-        name: "vp8",
-        start: "v4l2_ctrl_vp8_frame",
-        decode_params: "frame",
-        slice_level: &[],
-        dpb: None,
-    },
-    CodecSpec {
-        name: "vp9",
-        start: "v4l2_ctrl_vp9_frame",
-        decode_params: "frame",
-        slice_level: &[],
-        dpb: None,
-    },
-    CodecSpec {
-        name: "mpeg2",
-        start: "v4l2_ctrl_mpeg2_sequence",
-        decode_params: "picture",
-        slice_level: &[],
-        dpb: None,
-    },
-    CodecSpec {
-        name: "av1",
-        start: "v4l2_ctrl_av1_sequence",
-        decode_params: "frame",
-        slice_level: &["tile_group_entry"],
-        dpb: None,
-    },
-    CodecSpec {
-        name: "fwht",
-        start: "v4l2_ctrl_fwht_params",
-        decode_params: "params",
-        slice_level: &[],
-        dpb: None,
-    },
+    CodecSpec { name: "vp8", start: "v4l2_ctrl_vp8_frame", decode_params: "frame", slice_level: &[], dpb: None },
+    CodecSpec { name: "vp9", start: "v4l2_ctrl_vp9_frame", decode_params: "frame", slice_level: &[], dpb: None },
+    CodecSpec { name: "mpeg2", start: "v4l2_ctrl_mpeg2_sequence", decode_params: "picture", slice_level: &[], dpb: None },
+    CodecSpec { name: "av1", start: "v4l2_ctrl_av1_sequence", decode_params: "frame", slice_level: &["tile_group_entry"], dpb: None },
+    CodecSpec { name: "fwht", start: "v4l2_ctrl_fwht_params", decode_params: "params", slice_level: &[], dpb: None },
 ];
 
 /// Codec of a visl control event and the control's short name
@@ -102,10 +67,7 @@ pub static CODECS: &[CodecSpec] = &[
 /// `v4l2_h264_dpb_entry` -> (h264, "dpb_entry")).
 pub fn classify(event: &str) -> Option<(&'static CodecSpec, String)> {
     for c in CODECS {
-        for pfx in [
-            format!("v4l2_ctrl_{}_", c.name),
-            format!("v4l2_{}_", c.name),
-        ] {
+        for pfx in [format!("v4l2_ctrl_{}_", c.name), format!("v4l2_{}_", c.name)] {
             if let Some(rest) = event.strip_prefix(&pfx) {
                 return Some((c, rest.to_string()));
             }
@@ -125,10 +87,7 @@ pub struct Control {
 
 impl Control {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -136,14 +95,7 @@ fn is_key(tok: &str) -> bool {
     let b = tok.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| {
-            c.is_ascii_lowercase()
-                || c.is_ascii_digit()
-                || *c == b'_'
-                || *c == b'.'
-                || *c == b'['
-                || *c == b']'
-        })
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'.' || *c == b'[' || *c == b']')
 }
 
 /// Parse an event body into fields.
@@ -281,21 +233,13 @@ pub struct Decode {
 fn normalise_ts(raw: &str, map: &HashMap<u64, usize>) -> String {
     let one = |s: &str| -> String {
         let s = s.trim();
-        let v = if let Some(h) = s.strip_prefix("0x") {
-            u64::from_str_radix(h, 16).ok()
-        } else {
-            s.parse::<u64>().ok()
-        };
+        let v = if let Some(h) = s.strip_prefix("0x") { u64::from_str_radix(h, 16).ok() } else { s.parse::<u64>().ok() };
         match v.and_then(|v| map.get(&v).map(|f| (v, *f))) {
             Some((_, f)) => format!("frame {f}"),
             None => format!("ts {s}"),
         }
     };
-    if let Some(inner) = raw
-        .trim()
-        .strip_prefix('{')
-        .and_then(|r| r.strip_suffix('}'))
-    {
+    if let Some(inner) = raw.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
         let parts: Vec<String> = inner.split(',').map(one).collect();
         format!("{{{}}}", parts.join(","))
     } else {
@@ -308,16 +252,7 @@ fn is_ts_key(k: &str) -> bool {
 }
 
 fn render_fields(c: &Control, map: &HashMap<u64, usize>) -> Vec<(String, String)> {
-    c.fields
-        .iter()
-        .map(|(k, v)| {
-            if is_ts_key(k) {
-                (k.clone(), normalise_ts(v, map))
-            } else {
-                (k.clone(), v.clone())
-            }
-        })
-        .collect()
+    c.fields.iter().map(|(k, v)| if is_ts_key(k) { (k.clone(), normalise_ts(v, map)) } else { (k.clone(), v.clone()) }).collect()
 }
 
 /// Build runs and frames from a parsed trace.
@@ -328,26 +263,14 @@ pub fn analyse(trace: &Trace) -> Decode {
     let mut warnings = Vec::new();
     let mut codec: Option<&'static CodecSpec> = None;
     if trace.lost_events > 0 {
-        warnings.push(format!(
-            "{} events lost in the ring buffer",
-            trace.lost_events
-        ));
+        warnings.push(format!("{} events lost in the ring buffer", trace.lost_events));
     }
     let mut orphans = 0usize;
     for ev in &trace.events {
-        handle_event(
-            ev,
-            &mut runs,
-            &mut open,
-            &mut output_qbufs,
-            &mut codec,
-            &mut orphans,
-        );
+        handle_event(ev, &mut runs, &mut open, &mut output_qbufs, &mut codec, &mut orphans);
     }
     if orphans > 0 {
-        warnings.push(format!(
-            "{orphans} visl events outside a run (trace started mid-run?)"
-        ));
+        warnings.push(format!("{orphans} visl events outside a run (trace started mid-run?)"));
     }
     // Fallback timestamp source: n-th OUTPUT qbuf.
     let missing = runs.iter().filter(|r| r.timestamp.is_none()).count();
@@ -358,17 +281,12 @@ pub fn analyse(trace: &Trace) -> Decode {
                     r.timestamp = Some(*ts);
                 }
             }
-            warnings.push(format!(
-                "{missing} runs without buf_done: timestamps from OUTPUT qbuf order"
-            ));
+            warnings.push(format!("{missing} runs without buf_done: timestamps from OUTPUT qbuf order"));
         } else {
             warnings.push(format!("{missing} runs without a timestamp"));
         }
     }
-    let decode_params_events = runs
-        .iter()
-        .filter(|r| r.control(r.codec.decode_params).is_some())
-        .count();
+    let decode_params_events = runs.iter().filter(|r| r.control(r.codec.decode_params).is_some()).count();
 
     // Group runs into frames.
     let mut groups: Vec<(u64, Vec<&Run>)> = Vec::new();
@@ -379,25 +297,14 @@ pub fn analyse(trace: &Trace) -> Decode {
             _ => groups.push((ts, vec![r])),
         }
     }
-    let mode = if groups.iter().any(|(_, v)| v.len() > 1) {
-        Mode::Slice
-    } else {
-        Mode::Unknown
-    };
+    let mode = if groups.iter().any(|(_, v)| v.len() > 1) { Mode::Slice } else { Mode::Unknown };
     let mut map: HashMap<u64, usize> = HashMap::new();
     let mut frames = Vec::new();
     for (fi, (ts, group)) in groups.iter().enumerate() {
         map.insert(*ts, fi);
         frames.push(frame_record(*ts, group, &map));
     }
-    Decode {
-        codec,
-        runs,
-        frames,
-        mode,
-        decode_params_events,
-        warnings,
-    }
+    Decode { codec, runs, frames, mode, decode_params_events, warnings }
 }
 
 fn handle_event(
@@ -431,21 +338,12 @@ fn handle_event(
         return;
     };
     let (index, fields) = parse_fields(&ev.body);
-    let ctl = Control {
-        name: short,
-        index,
-        fields,
-    };
+    let ctl = Control { name: short, index, fields };
     if ev.name == spec.start {
         if codec.is_none() {
             *codec = Some(spec);
         }
-        runs.push(Run {
-            pid: ev.pid,
-            codec: spec,
-            controls: vec![ctl],
-            timestamp: None,
-        });
+        runs.push(Run { pid: ev.pid, codec: spec, controls: vec![ctl], timestamp: None });
         open.insert(ev.pid, runs.len() - 1);
     } else if let Some(&ri) = open.get(&ev.pid) {
         runs[ri].controls.push(ctl);
@@ -465,11 +363,7 @@ struct FrameLevel {
 
 fn frame_level(run: &Run, map: &HashMap<u64, usize>) -> FrameLevel {
     let spec = run.codec;
-    let mut out = FrameLevel {
-        fields: BTreeMap::new(),
-        dpb: Vec::new(),
-        dpb_by_index: HashMap::new(),
-    };
+    let mut out = FrameLevel { fields: BTreeMap::new(), dpb: Vec::new(), dpb_by_index: HashMap::new() };
     // Repeated non-indexed controls get [n].
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let dpb_name = spec.dpb.unwrap_or("");
@@ -494,10 +388,7 @@ fn frame_level(run: &Run, map: &HashMap<u64, usize>) -> FrameLevel {
         }
     }
     // DPB: valid entries only, as a sorted multiset.
-    let active_hevc: Option<usize> = run
-        .control(spec.decode_params)
-        .and_then(|d| d.get("num_active_dpb_entries"))
-        .and_then(|v| v.parse().ok());
+    let active_hevc: Option<usize> = run.control(spec.decode_params).and_then(|d| d.get("num_active_dpb_entries")).and_then(|v| v.parse().ok());
     for (occ, e) in dpb_entries.iter().enumerate() {
         let valid = match (spec.name, e.get("flags")) {
             ("h264", Some(f)) => f.split('|').any(|x| x == "VALID"),
@@ -509,17 +400,8 @@ fn frame_level(run: &Run, map: &HashMap<u64, usize>) -> FrameLevel {
             out.dpb_by_index.insert(idx, format!("invalid[{idx}]"));
             continue;
         }
-        let s = render_fields(e, map)
-            .into_iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        out.dpb_by_index.insert(
-            idx,
-            e.get("reference_ts")
-                .map(|v| normalise_ts(v, map))
-                .unwrap_or_else(|| s.clone()),
-        );
+        let s = render_fields(e, map).into_iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+        out.dpb_by_index.insert(idx, e.get("reference_ts").map(|v| normalise_ts(v, map)).unwrap_or_else(|| s.clone()));
         out.dpb.push(s);
     }
     out.dpb.sort();
@@ -529,10 +411,7 @@ fn frame_level(run: &Run, map: &HashMap<u64, usize>) -> FrameLevel {
 fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameRecord {
     let first = group[0];
     let spec = first.codec;
-    let mut rec = FrameRecord {
-        timestamp: ts,
-        ..Default::default()
-    };
+    let mut rec = FrameRecord { timestamp: ts, ..Default::default() };
     // Frame-level controls: those of the first run; every other run of the
     // frame (slice-based mode: one request per slice) must carry the same,
     // what it does not is kept in `run_diffs`.
@@ -546,17 +425,11 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
             let a = fields.get(k).map(String::as_str).unwrap_or("<absent>");
             let b = other.fields.get(k).map(String::as_str).unwrap_or("<absent>");
             if a != b {
-                rec.run_diffs
-                    .push((ri, k.clone(), a.to_string(), b.to_string()));
+                rec.run_diffs.push((ri, k.clone(), a.to_string(), b.to_string()));
             }
         }
         if other.dpb != *dpb {
-            rec.run_diffs.push((
-                ri,
-                "dpb".to_string(),
-                format!("[{}]", dpb.join("; ")),
-                format!("[{}]", other.dpb.join("; ")),
-            ));
+            rec.run_diffs.push((ri, "dpb".to_string(), format!("[{}]", dpb.join("; ")), format!("[{}]", other.dpb.join("; "))));
         }
     }
     rec.fields = fields.clone();
@@ -568,12 +441,7 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
         let mut m = BTreeMap::new();
         let sp = r.control("slice_params");
         let slice_type = sp.and_then(|c| c.get("slice_type")).unwrap_or("");
-        let active = |key: &str| -> usize {
-            sp.and_then(|c| c.get(key))
-                .and_then(|v| v.parse::<usize>().ok())
-                .map(|v| v + 1)
-                .unwrap_or(0)
-        };
+        let active = |key: &str| -> usize { sp.and_then(|c| c.get(key)).and_then(|v| v.parse::<usize>().ok()).map(|v| v + 1).unwrap_or(0) };
         let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &r.controls {
             if !spec.slice_level.contains(&c.name.as_str()) {
@@ -583,10 +451,7 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
                 // Only the active part of the list is meaningful; DPB indices
                 // are replaced by the referenced frame.
                 let (n, applies) = if c.name.ends_with('0') {
-                    (
-                        active("num_ref_idx_l0_active_minus1"),
-                        matches!(slice_type, "P" | "B" | "SP"),
-                    )
+                    (active("num_ref_idx_l0_active_minus1"), matches!(slice_type, "P" | "B" | "SP"))
                 } else {
                     (active("num_ref_idx_l1_active_minus1"), slice_type == "B")
                 };
@@ -595,18 +460,9 @@ fn frame_record(ts: u64, group: &[&Run], map: &HashMap<u64, usize>) -> FrameReco
                     let target = c
                         .get("index")
                         .and_then(|v| v.parse::<usize>().ok())
-                        .map(|di| {
-                            dpb_by_index
-                                .get(&di)
-                                .cloned()
-                                .unwrap_or(format!("dpb[{di}]"))
-                        })
+                        .map(|di| dpb_by_index.get(&di).cloned().unwrap_or(format!("dpb[{di}]")))
                         .unwrap_or_default();
-                    lists.entry(c.name.clone()).or_default().push(format!(
-                        "{}/{}",
-                        target,
-                        c.get("fields").unwrap_or("")
-                    ));
+                    lists.entry(c.name.clone()).or_default().push(format!("{}/{}", target, c.get("fields").unwrap_or("")));
                 }
                 continue;
             }

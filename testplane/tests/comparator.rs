@@ -29,26 +29,14 @@ struct Pic<'a> {
 }
 
 fn pic<'a>(ts: u64, frame_num: u32, dpb: &'a [Ref], l0: &'a [usize]) -> Pic<'a> {
-    Pic {
-        ts,
-        frame_num,
-        poc: 2 * frame_num as i32,
-        slice_type: if dpb.is_empty() { "I" } else { "P" },
-        first_mb: 0,
-        dpb,
-        l0,
-        pid: 203,
-    }
+    Pic { ts, frame_num, poc: 2 * frame_num as i32, slice_type: if dpb.is_empty() { "I" } else { "P" }, first_mb: 0, dpb, l0, pid: 203 }
 }
 
 fn run(p: &Pic, t: &mut f64) -> String {
     let mut s = String::new();
     let mut hdr = |name: &str, body: &str| {
         *t += 0.000010;
-        s.push_str(&format!(
-            " h264parse0:sink-{}     [000] .....  {:>10.6}: {name}: {body}\n",
-            p.pid, t
-        ));
+        s.push_str(&format!(" h264parse0:sink-{}     [000] .....  {:>10.6}: {name}: {body}\n", p.pid, t));
     };
     hdr("v4l2_qbuf", &format!("minor = 0, index = 0, type = VIDEO_OUTPUT_MPLANE, bytesused = 0, flags = MAPPED, field = NONE, timestamp = {}, timecode = {{ type = 0x0, flags = , frames = 0, seconds = 0, minutes = 0, hours = 0, userbits = {{ 0 0 0 0 }} }}, sequence = 0", p.ts));
     hdr("v4l2_ctrl_h264_sps", "\nprofile_idc 77\nconstraint_set_flags CONSTRAINT_SET1_FLAG\nlevel_idc 13\nseq_parameter_set_id 0\nchroma_format_idc 1\nbit_depth_luma_minus8 0\nbit_depth_chroma_minus8 0\nlog2_max_frame_num_minus4 0\npic_order_cnt_type 0\nlog2_max_pic_order_cnt_lsb_minus4 2\nmax_num_ref_frames 4\nnum_ref_frames_in_pic_order_cnt_cycle 0\noffset_for_ref_frame {0x0,0x0,0x0}\noffset_for_non_ref_pic 0\noffset_for_top_to_bottom_field 0\npic_width_in_mbs_minus1 19\npic_height_in_map_units_minus1 14\nflags FRAME_MBS_ONLY|DIRECT_8X8_INFERENCE");
@@ -58,16 +46,10 @@ fn run(p: &Pic, t: &mut f64) -> String {
     hdr("v4l2_ctrl_h264_slice_params", &format!("\nheader_bit_size 30\nfirst_mb_in_slice {}\nslice_type {}\ncolour_plane_id 0\nredundant_pic_cnt 0\ncabac_init_idc 0\nslice_qp_delta 2\nslice_qs_delta 0\ndisable_deblocking_filter_idc 0\nslice_alpha_c0_offset_div2 0\nslice_beta_offset_div2 0\nnum_ref_idx_l0_active_minus1 {l0_active}\nnum_ref_idx_l1_active_minus1 0\nflags ", p.first_mb, p.slice_type));
     for i in 0..4 {
         let idx = p.l0.get(i).copied().unwrap_or(0);
-        hdr(
-            "v4l2_h264_ref_pic_list0",
-            &format!("[{i}]: fields FRAME_REF index {idx}"),
-        );
+        hdr("v4l2_h264_ref_pic_list0", &format!("[{i}]: fields FRAME_REF index {idx}"));
     }
     for i in 0..4 {
-        hdr(
-            "v4l2_h264_ref_pic_list1",
-            &format!("[{i}]: fields  index 0"),
-        );
+        hdr("v4l2_h264_ref_pic_list1", &format!("[{i}]: fields  index 0"));
     }
     hdr("v4l2_ctrl_h264_decode_params", &format!("\nnal_ref_idc 3\nframe_num {}\ntop_field_order_cnt {}\nbottom_field_order_cnt {}\nidr_pic_id 0\npic_order_cnt_lsb {}\ndelta_pic_order_cnt_bottom 0\ndelta_pic_order_cnt0 0\ndelta_pic_order_cnt1 0\ndec_ref_pic_marking_bit_size 1\npic_order_cnt_bit_size 6\nslice_group_change_cycle 0\nflags {}\n", p.frame_num, p.poc, p.poc, p.poc, if p.dpb.is_empty() { "IDR_PIC" } else { "PFRAME" }));
     for i in 0..16 {
@@ -95,11 +77,7 @@ fn ipp(base: u64, step: u64) -> String {
     let t = |i: u64| base + i * step;
     let d1 = [(t(0), 0, 0)];
     let d2 = [(t(0), 0, 0), (t(1), 1, 2)];
-    trace(&[
-        pic(t(0), 0, &[], &[]),
-        pic(t(1), 1, &d1, &[0]),
-        pic(t(2), 2, &d2, &[1, 0]),
-    ])
+    trace(&[pic(t(0), 0, &[], &[]), pic(t(1), 1, &d1, &[0]), pic(t(2), 2, &d2, &[1, 0])])
 }
 
 #[test]
@@ -120,14 +98,8 @@ fn one_decode_param_per_frame_and_decode_order() {
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
     assert_eq!(d.frames[2].timestamp, 2000);
     assert_eq!(d.frames[1].fields["decode_params.frame_num"], "1");
-    assert_eq!(
-        d.frames[2].fields["sps.offset_for_ref_frame"],
-        "{0x0,0x0,0x0}"
-    );
-    assert_eq!(
-        d.frames[0].fields["scaling_matrix.scaling_list_4x4"],
-        "{10 10 10 10 10 10 10 10}"
-    );
+    assert_eq!(d.frames[2].fields["sps.offset_for_ref_frame"], "{0x0,0x0,0x0}");
+    assert_eq!(d.frames[0].fields["scaling_matrix.scaling_list_4x4"], "{10 10 10 10 10 10 10 10}");
 }
 
 #[test]
@@ -136,47 +108,27 @@ fn timestamps_are_normalised_to_decode_index() {
     let r = compare_texts(&ipp(0, 1000), &ipp(77_000, 3), &Options::default());
     assert!(r.all_equal(), "{}", r.text());
     let d = analyse_text(&ipp(77_000, 3));
-    assert!(
-        d.frames[2]
-            .dpb
-            .iter()
-            .any(|e| e.starts_with("reference_ts frame 1,")),
-        "{:?}",
-        d.frames[2].dpb
-    );
+    assert!(d.frames[2].dpb.iter().any(|e| e.starts_with("reference_ts frame 1,")), "{:?}", d.frames[2].dpb);
 }
 
 #[test]
 fn changed_field_is_reported() {
     let reference = ipp(0, 1000);
-    let ours = reference.replacen(
-        "frame_num 2\ntop_field_order_cnt",
-        "frame_num 5\ntop_field_order_cnt",
-        1,
-    );
+    let ours = reference.replacen("frame_num 2\ntop_field_order_cnt", "frame_num 5\ntop_field_order_cnt", 1);
     assert_ne!(reference, ours);
     let r = compare_texts(&reference, &ours, &Options::default());
     assert!(!r.all_equal());
-    assert!(
-        r.lines
-            .contains(&"frame 2 decode_params.frame_num: reference=2 ours=5".to_string()),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 2 decode_params.frame_num: reference=2 ours=5".to_string()), "{}", r.text());
     assert_eq!(r.summary(), "frames equal: 2/3");
 }
 
 #[test]
 fn ignore_option_skips_fields() {
     let reference = ipp(0, 1000);
-    let ours = reference.replace(
-        "dec_ref_pic_marking_bit_size 1",
-        "dec_ref_pic_marking_bit_size 0",
-    );
+    let ours = reference.replace("dec_ref_pic_marking_bit_size 1", "dec_ref_pic_marking_bit_size 0");
     let mut o = Options::default();
     assert!(!compare_texts(&reference, &ours, &o).all_equal());
-    o.ignore
-        .push("decode_params.dec_ref_pic_marking_bit_size".into());
+    o.ignore.push("decode_params.dec_ref_pic_marking_bit_size".into());
     assert!(compare_texts(&reference, &ours, &o).all_equal());
 }
 
@@ -185,51 +137,29 @@ fn dpb_order_is_not_significant_but_content_is() {
     let d2 = [(0, 0, 0), (1000, 1, 2)];
     let d2_swapped = [(1000, 1, 2), (0, 0, 0)];
     let d1 = [(0, 0, 0)];
-    let a = trace(&[
-        pic(0, 0, &[], &[]),
-        pic(1000, 1, &d1, &[0]),
-        pic(2000, 2, &d2, &[1, 0]),
-    ]);
+    let a = trace(&[pic(0, 0, &[], &[]), pic(1000, 1, &d1, &[0]), pic(2000, 2, &d2, &[1, 0])]);
     // same references, other array order: ref list indices follow the entries
-    let b = trace(&[
-        pic(0, 0, &[], &[]),
-        pic(1000, 1, &d1, &[0]),
-        pic(2000, 2, &d2_swapped, &[0, 1]),
-    ]);
+    let b = trace(&[pic(0, 0, &[], &[]), pic(1000, 1, &d1, &[0]), pic(2000, 2, &d2_swapped, &[0, 1])]);
     // (ref lists are slice-level: compared when both sides are slice-based)
-    let slice = Options {
-        ref_mode: Some(Mode::Slice),
-        ours_mode: Some(Mode::Slice),
-        ..Default::default()
-    };
+    let slice = Options { ref_mode: Some(Mode::Slice), ours_mode: Some(Mode::Slice), ..Default::default() };
     let r = compare_texts(&a, &b, &slice);
     assert!(r.slice_level_compared);
     assert!(r.all_equal(), "{}", r.text());
     // ref list pointing at the wrong entry is caught
-    let c = trace(&[
-        pic(0, 0, &[], &[]),
-        pic(1000, 1, &d1, &[0]),
-        pic(2000, 2, &d2_swapped, &[1, 0]),
-    ]);
+    let c = trace(&[pic(0, 0, &[], &[]), pic(1000, 1, &d1, &[0]), pic(2000, 2, &d2_swapped, &[1, 0])]);
     assert!(compare_texts(&a, &c, &Options::default()).all_equal());
     let r = compare_texts(&a, &c, &slice);
     assert!(!r.all_equal());
+    assert!(r.lines.iter().any(|l| l.starts_with("frame 2 slice 0 ref_pic_list0.entries:")), "{}", r.text());
+    // a wrong DPB entry is caught
+    let d2_bad = [(0, 0, 0), (1000, 1, 4)];
+    let e = trace(&[pic(0, 0, &[], &[]), pic(1000, 1, &d1, &[0]), pic(2000, 2, &d2_bad, &[1, 0])]);
+    let r = compare_texts(&a, &e, &Options::default());
     assert!(
-        r.lines
-            .iter()
-            .any(|l| l.starts_with("frame 2 slice 0 ref_pic_list0.entries:")),
+        r.lines.iter().any(|l| l.starts_with("frame 2 dpb: reference=[reference_ts frame 1, pic_num 1, frame_num 1, fields FRAME_REF, top_field_order_cnt 2")),
         "{}",
         r.text()
     );
-    // a wrong DPB entry is caught
-    let d2_bad = [(0, 0, 0), (1000, 1, 4)];
-    let e = trace(&[
-        pic(0, 0, &[], &[]),
-        pic(1000, 1, &d1, &[0]),
-        pic(2000, 2, &d2_bad, &[1, 0]),
-    ]);
-    let r = compare_texts(&a, &e, &Options::default());
-    assert!(r.lines.iter().any(|l| l.starts_with("frame 2 dpb: reference=[reference_ts frame 1, pic_num 1, frame_num 1, fields FRAME_REF, top_field_order_cnt 2")), "{}", r.text());
     assert_eq!(r.summary(), "frames equal: 2/3");
 }
 
@@ -239,12 +169,7 @@ fn missing_frames_and_different_streams_are_not_equal() {
     let d1 = [(0, 0, 0)];
     let b = trace(&[pic(0, 0, &[], &[]), pic(1000, 1, &d1, &[0])]);
     let r = compare_texts(&a, &b, &Options::default());
-    assert!(
-        r.lines
-            .contains(&"frame 2: reference=present ours=missing".to_string()),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 2: reference=present ours=missing".to_string()), "{}", r.text());
     assert_eq!(r.summary(), "frames equal: 2/3");
     assert!(!r.all_equal());
     // empty traces never count as equal
@@ -273,10 +198,7 @@ fn slice_mode_groups_runs_and_slice_level_depends_on_modes() {
     assert_eq!(d.runs.len(), 3);
     assert_eq!(d.frames.len(), 2);
     assert_eq!(d.frames[1].slices.len(), 2);
-    assert_eq!(
-        d.frames[1].slices[1]["slice_params.first_mb_in_slice"],
-        "150"
-    );
+    assert_eq!(d.frames[1].slices[1]["slice_params.first_mb_in_slice"], "150");
     // frame-based ours vs slice-based reference: frame-level equal, slices skipped
     let frame = format!("# decode_mode: frame\n{}", two_slice_frames(false));
     let r = compare_texts(&slice, &frame, &Options::default());
@@ -284,18 +206,10 @@ fn slice_mode_groups_runs_and_slice_level_depends_on_modes() {
     assert!(r.all_equal(), "{}", r.text());
     assert!(r.lines[0].starts_with("note: decode modes differ"));
     // same mode on both sides: slice counts and contents are compared
-    let o = Options {
-        ours_mode: Some(Mode::Slice),
-        ..Default::default()
-    };
+    let o = Options { ours_mode: Some(Mode::Slice), ..Default::default() };
     let r = compare_texts(&slice, &frame, &o);
     assert!(r.slice_level_compared);
-    assert!(
-        r.lines
-            .contains(&"frame 1 slices: reference=2 ours=1".to_string()),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 1 slices: reference=2 ours=1".to_string()), "{}", r.text());
 }
 
 #[test]
@@ -317,20 +231,12 @@ fn timestamp_comes_from_buf_done_of_the_same_task() {
     let d = analyse_text(&text);
     assert_eq!(d.frames.len(), 2);
     assert_eq!(d.frames[1].timestamp, 1000);
-    assert!(
-        d.frames[1].dpb[0].starts_with("reference_ts frame 0,"),
-        "{:?}",
-        d.frames[1].dpb
-    );
+    assert!(d.frames[1].dpb[0].starts_with("reference_ts frame 0,"), "{:?}", d.frames[1].dpb);
 }
 
 #[test]
 fn qbuf_order_is_the_fallback_timestamp_source() {
-    let text: String = ipp(0, 1000)
-        .lines()
-        .filter(|l| !l.contains("vb2_buf_done"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let text: String = ipp(0, 1000).lines().filter(|l| !l.contains("vb2_buf_done")).map(|l| format!("{l}\n")).collect();
     let d = analyse_text(&text);
     assert_eq!(d.frames.len(), 3);
     assert_eq!(d.frames[2].timestamp, 2000);
@@ -344,20 +250,11 @@ fn hevc_events_have_the_same_shape() {
         let mut s = HEADER.to_string();
         for (i, ts) in [base, base + 1].iter().enumerate() {
             let h = |n: &str, b: &str| format!(" gst-1     [000] .....  10.{i:06}: {n}: {b}\n");
-            s += &h(
-                "v4l2_ctrl_hevc_sps",
-                "\nvideo_parameter_set_id 0\npic_width_in_luma_samples 320",
-            );
-            s += &h(
-                "v4l2_ctrl_hevc_decode_params",
-                &format!("\npic_order_cnt_val {i}\nnum_active_dpb_entries {i}\nflags "),
-            );
+            s += &h("v4l2_ctrl_hevc_sps", "\nvideo_parameter_set_id 0\npic_width_in_luma_samples 320");
+            s += &h("v4l2_ctrl_hevc_decode_params", &format!("\npic_order_cnt_val {i}\nnum_active_dpb_entries {i}\nflags "));
             for e in 0..2 {
                 let ets = if e < i { base } else { 0 };
-                s += &h(
-                    "v4l2_hevc_dpb_entry",
-                    &format!("\ntimestamp {ets}\nflags \nfield_pic 0\npic_order_cnt_val {e}\n"),
-                );
+                s += &h("v4l2_hevc_dpb_entry", &format!("\ntimestamp {ets}\nflags \nfield_pic 0\npic_order_cnt_val {e}\n"));
             }
             s += &h("vb2_buf_done", &format!("owner = 0, queued = 0, owned_by_drv = 0, index = 0, type = 10, bytesused = 0, timestamp = {ts}"));
         }
@@ -367,10 +264,7 @@ fn hevc_events_have_the_same_shape() {
     assert_eq!(d.codec.map(|c| c.name), Some("hevc"));
     assert_eq!(d.frames.len(), 2);
     assert!(d.frames[0].dpb.is_empty());
-    assert_eq!(
-        d.frames[1].dpb,
-        vec!["timestamp frame 0, flags , field_pic 0, pic_order_cnt_val 0".to_string()]
-    );
+    assert_eq!(d.frames[1].dpb, vec!["timestamp frame 0, flags , field_pic 0, pic_order_cnt_val 0".to_string()]);
     assert!(compare_texts(&mk(5), &mk(9000), &Options::default()).all_equal());
 }
 
@@ -381,40 +275,22 @@ fn binary_reports_and_exits_non_zero_on_difference() {
     let a = dir.join("a.trace");
     let b = dir.join("b.trace");
     std::fs::write(&a, ipp(0, 1000)).unwrap();
-    std::fs::write(
-        &b,
-        ipp(0, 1000).replacen("frame_num 1\n", "frame_num 3\n", 1),
-    )
-    .unwrap();
+    std::fs::write(&b, ipp(0, 1000).replacen("frame_num 1\n", "frame_num 3\n", 1)).unwrap();
     let bin = env!("CARGO_BIN_EXE_trace-compare");
-    let same = std::process::Command::new(bin)
-        .arg(&a)
-        .arg(&a)
-        .output()
-        .unwrap();
+    let same = std::process::Command::new(bin).arg(&a).arg(&a).output().unwrap();
     assert!(same.status.success());
     assert_eq!(String::from_utf8_lossy(&same.stdout), "frames equal: 3/3\n");
-    let diff = std::process::Command::new(bin)
-        .arg(&a)
-        .arg(&b)
-        .output()
-        .unwrap();
+    let diff = std::process::Command::new(bin).arg(&a).arg(&b).output().unwrap();
     assert_eq!(diff.status.code(), Some(1));
     let out = String::from_utf8_lossy(&diff.stdout);
-    assert!(
-        out.contains("frame 1 decode_params.frame_num: reference=1 ours=3"),
-        "{out}"
-    );
+    assert!(out.contains("frame 1 decode_params.frame_num: reference=1 ours=3"), "{out}");
     assert!(out.ends_with("frames equal: 2/3\n"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 /// `s` with the `n`-th (0-based) occurrence of `pat` replaced.
 fn replace_nth(s: &str, pat: &str, rep: &str, n: usize) -> String {
-    let (i, _) = s
-        .match_indices(pat)
-        .nth(n)
-        .unwrap_or_else(|| panic!("no occurrence {n} of {pat:?}"));
+    let (i, _) = s.match_indices(pat).nth(n).unwrap_or_else(|| panic!("no occurrence {n} of {pat:?}"));
     format!("{}{rep}{}", &s[..i], &s[i + pat.len()..])
 }
 
@@ -425,20 +301,9 @@ fn every_run_of_a_frame_carries_the_frame_level_controls() {
     assert!(compare_texts(&reference, &reference, &Options::default()).all_equal());
     // PPS of the second request of frame 1 differs: a finding, even though
     // the frame's first request equals the reference's.
-    let pps = replace_nth(
-        &reference,
-        "pic_init_qp_minus26 -3",
-        "pic_init_qp_minus26 -2",
-        2,
-    );
+    let pps = replace_nth(&reference, "pic_init_qp_minus26 -3", "pic_init_qp_minus26 -2", 2);
     let r = compare_texts(&reference, &pps, &Options::default());
-    assert!(
-        r.lines.contains(
-            &"frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()
-        ),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()), "{}", r.text());
     assert_eq!(r.summary(), "frames equal: 1/2", "{}", r.text());
     // also against a frame-based reference (one run per frame) and when the
     // slice-level controls are not compared
@@ -446,79 +311,30 @@ fn every_run_of_a_frame_carries_the_frame_level_controls() {
     let r = compare_texts(&frame, &pps, &Options::default());
     assert!(!r.slice_level_compared);
     assert_eq!(r.summary(), "frames equal: 1/2", "{}", r.text());
-    assert!(
-        r.lines.iter().any(|l| l == "frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2"),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.iter().any(|l| l == "frame 1 ours run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2"), "{}", r.text());
     // decode_params of the second request
-    let dp = replace_nth(
-        &reference,
-        "\nframe_num 1\ntop_field_order_cnt",
-        "\nframe_num 2\ntop_field_order_cnt",
-        1,
-    );
+    let dp = replace_nth(&reference, "\nframe_num 1\ntop_field_order_cnt", "\nframe_num 2\ntop_field_order_cnt", 1);
     let r = compare_texts(&reference, &dp, &Options::default());
-    assert!(
-        r.lines.contains(
-            &"frame 1 ours run 1 decode_params.frame_num: run 0=1 run 1=2".to_string()
-        ),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 1 ours run 1 decode_params.frame_num: run 0=1 run 1=2".to_string()), "{}", r.text());
     assert!(!r.all_equal());
     // SPS of the second request
     let sps = replace_nth(&reference, "max_num_ref_frames 4", "max_num_ref_frames 5", 2);
     let r = compare_texts(&reference, &sps, &Options::default());
-    assert!(
-        r.lines.contains(
-            &"frame 1 ours run 1 sps.max_num_ref_frames: run 0=4 run 1=5".to_string()
-        ),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 1 ours run 1 sps.max_num_ref_frames: run 0=4 run 1=5".to_string()), "{}", r.text());
     // a DPB entry of the second request
-    let dpb = replace_nth(
-        &reference,
-        "bottom_field_order_cnt 0 flags VALID|ACTIVE",
-        "bottom_field_order_cnt 2 flags VALID|ACTIVE",
-        1,
-    );
+    let dpb = replace_nth(&reference, "bottom_field_order_cnt 0 flags VALID|ACTIVE", "bottom_field_order_cnt 2 flags VALID|ACTIVE", 1);
     let r = compare_texts(&reference, &dpb, &Options::default());
-    assert!(
-        r.lines
-            .iter()
-            .any(|l| l.starts_with("frame 1 ours run 1 dpb: run 0=[") && l.contains("bottom_field_order_cnt 2")),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.iter().any(|l| l.starts_with("frame 1 ours run 1 dpb: run 0=[") && l.contains("bottom_field_order_cnt 2")), "{}", r.text());
     assert!(!r.all_equal());
     // a reference whose requests disagree is a finding too, on its side
     let r = compare_texts(&pps, &reference, &Options::default());
-    assert!(
-        r.lines.contains(
-            &"frame 1 reference run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()
-        ),
-        "{}",
-        r.text()
-    );
+    assert!(r.lines.contains(&"frame 1 reference run 1 pps.pic_init_qp_minus26: run 0=-3 run 1=-2".to_string()), "{}", r.text());
     assert!(!r.all_equal());
     // --ignore applies
-    let o = Options {
-        ignore: vec!["pps.pic_init_qp_minus26".into()],
-        ..Default::default()
-    };
+    let o = Options { ignore: vec!["pps.pic_init_qp_minus26".into()], ..Default::default() };
     assert!(compare_texts(&reference, &pps, &o).all_equal());
     // the record keeps what differed
     let d = analyse_text(&pps);
-    assert_eq!(
-        d.frames[1].run_diffs,
-        vec![(
-            1,
-            "pps.pic_init_qp_minus26".to_string(),
-            "-3".to_string(),
-            "-2".to_string()
-        )]
-    );
+    assert_eq!(d.frames[1].run_diffs, vec![(1, "pps.pic_init_qp_minus26".to_string(), "-3".to_string(), "-2".to_string())]);
     assert!(d.frames[0].run_diffs.is_empty());
 }

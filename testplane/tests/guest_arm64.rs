@@ -16,11 +16,7 @@ use testplane::guest::{read_manifest, repo_root, run_script, versions_in};
 use testplane::visl::analyse_text;
 
 /// Same as guest_va_h264.rs: fields VA-API does not carry.
-const NOT_IN_VA: [&str; 3] = [
-    "sps.level_idc",
-    "pps.num_ref_idx_l0_default_active_minus1",
-    "pps.num_ref_idx_l1_default_active_minus1",
-];
+const NOT_IN_VA: [&str; 3] = ["sps.level_idc", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
 
 #[test]
 fn arm64_guest_h264_controls_equal_gstreamer() {
@@ -90,7 +86,12 @@ fn arm64_guest_h264_controls_equal_gstreamer() {
             let line = runs.lines().find(|l| l.starts_with(&format!("{}\t{mode}\t", s.name)));
             let f: Vec<&str> = line.map(|l| l.split('\t').collect()).unwrap_or_default();
             if f.get(2) != Some(&"0") || f.get(4) != Some(&s.frames.to_string().as_str()) {
-                failures.push(format!("{} {mode}: client run {line:?}, expected rc 0 and {} frames\n{}", s.name, s.frames, read(job.join(format!("out/{}.{mode}.va.log", s.name)))));
+                failures.push(format!(
+                    "{} {mode}: client run {line:?}, expected rc 0 and {} frames\n{}",
+                    s.name,
+                    s.frames,
+                    read(job.join(format!("out/{}.{mode}.va.log", s.name)))
+                ));
                 continue;
             }
             let reference = r.read_out(&format!("{}.{mode}.trace", s.name)).unwrap_or_else(|e| panic!("{e}"));
@@ -98,7 +99,14 @@ fn arm64_guest_h264_controls_equal_gstreamer() {
             let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
             assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
             if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
-                failures.push(format!("{} {mode}: {} frames / {} decode_params, reference {} / {}", s.name, od.frames.len(), od.decode_params_events, rd.frames.len(), rd.decode_params_events));
+                failures.push(format!(
+                    "{} {mode}: {} frames / {} decode_params, reference {} / {}",
+                    s.name,
+                    od.frames.len(),
+                    od.decode_params_events,
+                    rd.frames.len(),
+                    rd.decode_params_events
+                ));
             }
             let report = compare_texts(&reference, &ours, &opts);
             table.push_str(&format!("{:<18} {mode:<5} {:>6}s {}\n", s.name, f[3], report.summary()));

@@ -25,16 +25,10 @@ use testplane::visl::analyse_text;
 ///   override it, and cannot know it while every slice overrides (then the
 ///   default is unused by the decoding process and by the hardware, which
 ///   reads the override from the slice header).
-const NOT_IN_VA: [&str; 3] = [
-    "sps.level_idc",
-    "pps.num_ref_idx_l0_default_active_minus1",
-    "pps.num_ref_idx_l1_default_active_minus1",
-];
+const NOT_IN_VA: [&str; 3] = ["sps.level_idc", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
 
 fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
     assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
     p
 }

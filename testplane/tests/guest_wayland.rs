@@ -38,14 +38,8 @@ use std::path::{Path, PathBuf};
 use testplane::guest::{repo_root, run_script};
 
 fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
-    assert!(
-        p.exists(),
-        "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)",
-        p.display()
-    );
+    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
     p
 }
 
@@ -84,73 +78,34 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
     let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-wayland");
     let _ = std::fs::remove_dir_all(&job);
     std::fs::create_dir_all(&job).unwrap();
-    copy_dir(
-        &repo_root().join("tests/guest/wayland"),
-        &job.join("wayland"),
-    );
-    let parts: Vec<String> = std::env::var("WAYLAND_PARTS")
-        .map(|p| p.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
+    copy_dir(&repo_root().join("tests/guest/wayland"), &job.join("wayland"));
+    let parts: Vec<String> = std::env::var("WAYLAND_PARTS").map(|p| p.split_whitespace().map(String::from).collect()).unwrap_or_default();
     let args: Vec<&str> = parts.iter().map(String::as_str).collect();
     let script = repo_root().join("tests/guest/wayland-suite.sh");
-    let run = run_script(
-        &job,
-        &script,
-        &args,
-        &[
-            ("HANTRO_DRIVER_SO", so.to_str().unwrap()),
-            ("GUEST_TIMEOUT", "2400"),
-            ("GUEST_MEM", "4096"),
-        ],
-    )
-    .unwrap_or_else(|e| panic!("guest run failed: {e}"));
+    let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap()), ("GUEST_TIMEOUT", "2400"), ("GUEST_MEM", "4096")])
+        .unwrap_or_else(|e| panic!("guest run failed: {e}"));
     eprintln!("{}", run.stdout);
     eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
     let versions = run.versions();
-    let results = run
-        .read_out("wayland-results.tsv")
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
-    let rows: Vec<Vec<&str>> = results
-        .lines()
-        .map(|l| l.splitn(4, '\t').collect())
-        .filter(|r: &Vec<&str>| r.len() == 4)
-        .collect();
-    let failed: Vec<String> = rows
-        .iter()
-        .filter(|r| r[2] != "PASS" && r[2] != "INFO")
-        .map(|r| r.join(" "))
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "failed checks:\n{}\n--- output ---\n{}\n{versions}",
-        failed.join("\n"),
-        run.stdout
-    );
-    let required: Vec<&(&str, &str)> = REQUIRED
-        .iter()
-        .filter(|(p, _)| args.is_empty() || args.contains(p))
-        .collect();
+    let results = run.read_out("wayland-results.tsv").unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
+    let rows: Vec<Vec<&str>> = results.lines().map(|l| l.splitn(4, '\t').collect()).filter(|r: &Vec<&str>| r.len() == 4).collect();
+    let failed: Vec<String> = rows.iter().filter(|r| r[2] != "PASS" && r[2] != "INFO").map(|r| r.join(" ")).collect();
+    assert!(failed.is_empty(), "failed checks:\n{}\n--- output ---\n{}\n{versions}", failed.join("\n"), run.stdout);
+    let required: Vec<&(&str, &str)> = REQUIRED.iter().filter(|(p, _)| args.is_empty() || args.contains(p)).collect();
     for (part, check) in required {
         assert!(
-            rows.iter()
-                .any(|r| r[0] == *part && r[1] == *check && r[2] == "PASS"),
+            rows.iter().any(|r| r[0] == *part && r[1] == *check && r[2] == "PASS"),
             "{part} {check}: no PASS row in wayland-results.tsv:\n{results}\n{versions}"
         );
     }
     // informational rows that must be present (what mpv 0.40 does under a
     // kiosk shell; whether Firefox's content process reported a media error)
-    for (part, check) in [
-        ("mpv", "kiosk-shell"),
-        ("firefox", "playback"),
-    ] {
+    for (part, check) in [("mpv", "kiosk-shell"), ("firefox", "playback")] {
         if !args.is_empty() && !args.contains(&part) {
             continue;
         }
         let row = rows.iter().find(|r| r[0] == part && r[1] == check);
-        assert!(
-            row.is_some(),
-            "{part} {check}: no row in wayland-results.tsv:\n{results}"
-        );
+        assert!(row.is_some(), "{part} {check}: no row in wayland-results.tsv:\n{results}");
         eprintln!("{part} {check}: {}", row.map(|r| r[3]).unwrap_or_default());
     }
     // pixel-exact: every client check reports maxdiff=0 (DMABUF_CHECK_TOL is 0)
@@ -158,32 +113,17 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
         if !args.is_empty() && !args.contains(&"client") {
             continue;
         }
-        let log = run
-            .read_out(&format!("client-{f}.log"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let log = run.read_out(&format!("client-{f}.log")).unwrap_or_else(|e| panic!("{e}"));
         let checks: Vec<&str> = log.lines().filter(|l| l.starts_with("CHECK ")).collect();
         assert!(!checks.is_empty(), "{f}: no checks:\n{log}");
         for c in &checks {
-            assert!(
-                c.contains("maxdiff=0 ") && c.ends_with("result=PASS"),
-                "{f}: {c}"
-            );
+            assert!(c.contains("maxdiff=0 ") && c.ends_with("result=PASS"), "{f}: {c}");
         }
         assert_eq!(
-            checks
-                .iter()
-                .filter(|c| c.contains("mode=composed"))
-                .count(),
-            checks
-                .iter()
-                .filter(|c| c.contains("mode=separate"))
-                .count(),
+            checks.iter().filter(|c| c.contains("mode=composed")).count(),
+            checks.iter().filter(|c| c.contains("mode=separate")).count(),
             "{f}: both export modes"
         );
     }
-    assert_eq!(
-        run.status, 0,
-        "suite failed:\n{}\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.status, 0, "suite failed:\n{}\n{}", run.stdout, run.stderr);
 }

@@ -211,7 +211,14 @@ impl Va {
     /// the caller closes the fds.
     pub fn export(&self, surface: u32, flags: u32) -> (St, va::VADRMPRIMESurfaceDescriptor) {
         let mut d = va::VADRMPRIMESurfaceDescriptor::default();
-        let s = vcall!(self, vaExportSurfaceHandle, surface, va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, flags | va::VA_EXPORT_SURFACE_READ_ONLY, &mut d as *mut _ as *mut libc::c_void);
+        let s = vcall!(
+            self,
+            vaExportSurfaceHandle,
+            surface,
+            va::VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2,
+            flags | va::VA_EXPORT_SURFACE_READ_ONLY,
+            &mut d as *mut _ as *mut libc::c_void
+        );
         (s, d)
     }
 
@@ -409,7 +416,8 @@ pub fn record_first_picture(stream: &Path) -> PathBuf {
 
 /// The buffers [`record_first_picture`] wrote, in render order.
 pub fn load_picture(dir: &Path) -> Vec<RecordedBuffer> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".bin")).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".bin")).collect();
     names.sort();
     let bufs: Vec<RecordedBuffer> = names
         .iter()
@@ -420,7 +428,11 @@ pub fn load_picture(dir: &Path) -> Vec<RecordedBuffer> {
             RecordedBuffer { ty: num("t") as va::VABufferType, size: num("s"), num: num("n"), data: std::fs::read(dir.join(n)).unwrap() }
         })
         .collect();
-    assert!(bufs.iter().any(|b| b.ty == va::VAPictureParameterBufferType) && bufs.iter().any(|b| b.ty == va::VASliceDataBufferType), "no picture recorded in {}", dir.display());
+    assert!(
+        bufs.iter().any(|b| b.ty == va::VAPictureParameterBufferType) && bufs.iter().any(|b| b.ty == va::VASliceDataBufferType),
+        "no picture recorded in {}",
+        dir.display()
+    );
     bufs
 }
 

@@ -10,9 +10,7 @@ pub mod uapi {
 }
 
 /// Every codec, and the personalities that offer it (in ENUM_FMT order).
-pub static REGISTRY: &[(&dyn Codec, &[Personality])] = &[
-    (&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus]),
-];
+pub static REGISTRY: &[(&dyn Codec, &[Personality])] = &[(&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus])];
 
 /// The codecs personality `p` offers, in ENUM_FMT order.
 pub fn offered(p: Personality) -> impl Iterator<Item = &'static dyn Codec> {

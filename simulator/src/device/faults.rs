@@ -129,7 +129,17 @@ impl FailRule {
     }
 
     pub fn plain(req: u64, k: u32, errno: c_int) -> FailRule {
-        FailRule { spec: format!("{}:{k}:{errno}", ioctl_name(req)), req, output: None, request_ctrls: false, done: false, after_requests: 0, k, from_k: false, errno }
+        FailRule {
+            spec: format!("{}:{k}:{errno}", ioctl_name(req)),
+            req,
+            output: None,
+            request_ctrls: false,
+            done: false,
+            after_requests: 0,
+            k,
+            from_k: false,
+            errno,
+        }
     }
 }
 
@@ -190,7 +200,8 @@ impl Sim {
                 None
             }
         });
-        let request_ctrls = matches!(req, VIDIOC_S_EXT_CTRLS | VIDIOC_G_EXT_CTRLS | VIDIOC_TRY_EXT_CTRLS) && peek_u32(arg, 0) == Some(V4L2_CTRL_WHICH_REQUEST_VAL);
+        let request_ctrls =
+            matches!(req, VIDIOC_S_EXT_CTRLS | VIDIOC_G_EXT_CTRLS | VIDIOC_TRY_EXT_CTRLS) && peek_u32(arg, 0) == Some(V4L2_CTRL_WHICH_REQUEST_VAL);
         let index = if matches!(req, VIDIOC_QBUF | VIDIOC_QUERYBUF | VIDIOC_EXPBUF) { peek_u32(arg, 0) } else { None };
         let mut st = self.lock();
         // DQBUF: the buffer the call would dequeue

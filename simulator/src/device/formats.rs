@@ -100,7 +100,6 @@ pub(super) fn read_fmt(p: Personality, f: &v4l2_format) -> (u32, u32, u32, u32) 
     }
 }
 
-
 impl Sim {
     pub(super) fn fmt_ioctl(&self, id: u32, req: u64, f: &mut v4l2_format) -> R<c_int> {
         let p = self.persona();

@@ -87,7 +87,16 @@ impl Sim {
                 st.next_id += 1;
                 st.reqs.insert(
                     id,
-                    Request { fd: Some(sv[0]), peer: sv[1], state: ReqState::Idle, ctx: None, out_buf: None, ctrls: CtrlValues::default(), done_ctrls: CtrlValues::default(), poison: Vec::new() },
+                    Request {
+                        fd: Some(sv[0]),
+                        peer: sv[1],
+                        state: ReqState::Idle,
+                        ctx: None,
+                        out_buf: None,
+                        ctrls: CtrlValues::default(),
+                        done_ctrls: CtrlValues::default(),
+                        poison: Vec::new(),
+                    },
                 );
                 insert_file(&mut st, sv[0], FileKind::Request(id));
                 // SAFETY: `arg` is non-null (ioctl_inner) and, by the contract of this ioctl number, points to the caller's int (the request fd out-parameter) for the duration of the call, aligned and not aliased by us (a kernel handler gets the same promise via copy_from_user's size).

@@ -12,22 +12,22 @@ mod request;
 mod video;
 mod worker;
 
-pub use drm::DRM_IOCTL_VERSION;
-pub use faults::{ioctl_by_name, ioctl_name, FailRule};
-use drm::*;
-use formats::*;
-use queue::*;
-use request::*;
-use worker::*;
-use crate::ctrls::{self, CtrlValues, Kind, Personality};
 use crate::codec::{Codec, Job, Model, Pixels};
+use crate::ctrls::{self, CtrlValues, Kind, Personality};
 use crate::layout::{align, Layout};
 use crate::uapi::*;
+pub use drm::DRM_IOCTL_VERSION;
+use drm::*;
+pub use faults::{ioctl_by_name, ioctl_name, FailRule};
+use formats::*;
 use libc::{c_int, c_void};
+use queue::*;
+use request::*;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+use worker::*;
 
 pub type Errno = c_int;
 pub type R<T> = Result<T, Errno>;
@@ -59,7 +59,6 @@ pub struct Config {
     /// log every emulated ioctl and its result
     pub trace: bool,
 }
-
 
 impl Config {
     pub fn from_env() -> Self {
@@ -251,8 +250,7 @@ struct Request {
 pub static FD_MARK: [std::sync::atomic::AtomicBool; 65536] = [const { std::sync::atomic::AtomicBool::new(false) }; 65536];
 
 pub fn fd_marked(fd: c_int) -> bool {
-    fd >= 0 && (fd as usize) < FD_MARK.len() && FD_MARK[fd as usize].load(std::sync::atomic::Ordering::Relaxed)
-        || fd >= FD_MARK.len() as c_int
+    fd >= 0 && (fd as usize) < FD_MARK.len() && FD_MARK[fd as usize].load(std::sync::atomic::Ordering::Relaxed) || fd >= FD_MARK.len() as c_int
 }
 
 fn insert_file(st: &mut State, fd: c_int, k: FileKind) {
@@ -467,7 +465,6 @@ impl Sim {
         self.cfg.personality
     }
 
-
     /// The ioctl entry point.  None: fd not ours.
     pub fn ioctl(self: &Arc<Self>, fd: c_int, req: u64, arg: *mut c_void) -> Option<R<c_int>> {
         let r = self.ioctl_inner(fd, req, arg);
@@ -517,13 +514,6 @@ impl Sim {
         })
     }
 
-
-
-
-
-
-
-
     /// Test/diagnostic API: number of pictures decoded by the context of `fd`.
     pub fn pictures_decoded(&self, fd: c_int) -> u64 {
         let st = self.lock();
@@ -534,10 +524,11 @@ impl Sim {
     }
 }
 
-
 fn known_ioctl(k: FileKind, req: u64) -> bool {
     match k {
-        FileKind::Media => matches!(req, MEDIA_IOC_DEVICE_INFO | MEDIA_IOC_G_TOPOLOGY | MEDIA_IOC_REQUEST_ALLOC | MEDIA_IOC_ENUM_ENTITIES | MEDIA_IOC_ENUM_LINKS),
+        FileKind::Media => {
+            matches!(req, MEDIA_IOC_DEVICE_INFO | MEDIA_IOC_G_TOPOLOGY | MEDIA_IOC_REQUEST_ALLOC | MEDIA_IOC_ENUM_ENTITIES | MEDIA_IOC_ENUM_LINKS)
+        }
         FileKind::Request(_) => matches!(req, MEDIA_REQUEST_IOC_QUEUE | MEDIA_REQUEST_IOC_REINIT),
         FileKind::Export => req == DMA_BUF_IOCTL_SYNC,
         FileKind::Dri => req == DRM_IOCTL_VERSION,
@@ -575,4 +566,3 @@ fn known_ioctl(k: FileKind, req: u64) -> bool {
         ),
     }
 }
-

@@ -22,7 +22,6 @@ pub(super) fn release_request_buf(st: &mut State, r: &Request) {
     }
 }
 
-
 impl Sim {
     pub(super) fn request_ioctl(self: &Arc<Self>, rid: u32, req: u64) -> R<c_int> {
         let mut st = self.lock();

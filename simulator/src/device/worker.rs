@@ -309,17 +309,13 @@ pub(super) fn run_job(sim: &Arc<Sim>, plan: JobPlan) {
     sim.cv.notify_all();
 }
 
-
 impl Sim {
     pub(super) fn ensure_worker(self: &Arc<Self>) {
         let mut w = self.worker.lock().unwrap();
         if !*w {
             *w = true;
             let me = Arc::downgrade(self);
-            std::thread::Builder::new()
-                .name("hantro-sim-hw".into())
-                .spawn(move || worker(me))
-                .expect("spawn simulator worker");
+            std::thread::Builder::new().name("hantro-sim-hw".into()).spawn(move || worker(me)).expect("spawn simulator worker");
         }
     }
 }

@@ -71,15 +71,7 @@ impl<'a> BitReader<'a> {
     /// byte that is not in the middle of an `00 00 03` sequence (a NAL unit
     /// start always qualifies).
     pub fn new(data: &'a [u8]) -> Self {
-        BitReader {
-            data,
-            next: 0,
-            cur: 0,
-            bits_left: 0,
-            zeros: 0,
-            epb: 0,
-            rbsp_bits: 0,
-        }
+        BitReader { data, next: 0, cur: 0, bits_left: 0, zeros: 0, epb: 0, rbsp_bits: 0 }
     }
 
     fn load_byte(&mut self) -> Result<(), BitError> {
@@ -91,11 +83,7 @@ impl<'a> BitReader<'a> {
             self.zeros = 0;
             b = *self.data.get(self.next).ok_or(BitError::Truncated)?;
         }
-        self.zeros = if b == 0 {
-            self.zeros.saturating_add(1)
-        } else {
-            0
-        };
+        self.zeros = if b == 0 { self.zeros.saturating_add(1) } else { 0 };
         self.next += 1;
         self.cur = b;
         self.bits_left = 8;
@@ -120,10 +108,7 @@ impl<'a> BitReader<'a> {
     /// Reads `n` ≤ 32 bits as an unsigned big-endian number (`u(n)`).
     pub fn read_bits(&mut self, n: u32) -> Result<u32, BitError> {
         if n > 32 {
-            return Err(BitError::OutOfRange {
-                what: "bit count",
-                value: n as i64,
-            });
+            return Err(BitError::OutOfRange { what: "bit count", value: n as i64 });
         }
         let mut v: u64 = 0;
         let mut remaining = n;
@@ -141,7 +126,6 @@ impl<'a> BitReader<'a> {
         }
         Ok(v as u32)
     }
-
 
     /// Unsigned Exp-Golomb (`ue(v)`), 0 ..= 2^32 − 2.
     pub fn read_ue(&mut self) -> Result<u32, BitError> {
@@ -164,10 +148,7 @@ impl<'a> BitReader<'a> {
     pub fn read_ue_max(&mut self, what: &'static str, max: u32) -> Result<u32, BitError> {
         let v = self.read_ue()?;
         if v > max {
-            return Err(BitError::OutOfRange {
-                what,
-                value: v as i64,
-            });
+            return Err(BitError::OutOfRange { what, value: v as i64 });
         }
         Ok(v)
     }
@@ -181,18 +162,10 @@ impl<'a> BitReader<'a> {
     }
 
     /// `se(v)` checked against an inclusive range.
-    pub fn read_se_range(
-        &mut self,
-        what: &'static str,
-        min: i32,
-        max: i32,
-    ) -> Result<i32, BitError> {
+    pub fn read_se_range(&mut self, what: &'static str, min: i32, max: i32) -> Result<i32, BitError> {
         let v = self.read_se()?;
         if v < min || v > max {
-            return Err(BitError::OutOfRange {
-                what,
-                value: v as i64,
-            });
+            return Err(BitError::OutOfRange { what, value: v as i64 });
         }
         Ok(v)
     }
@@ -212,7 +185,6 @@ impl<'a> BitReader<'a> {
     pub fn emulation_prevention_bytes(&self) -> usize {
         self.epb
     }
-
 }
 
 #[cfg(test)]
@@ -250,11 +222,7 @@ pub(crate) mod tests {
             self.put(len, x);
         }
         pub fn se(&mut self, v: i32) {
-            let k = if v > 0 {
-                2 * v as i64 - 1
-            } else {
-                -2 * v as i64
-            };
+            let k = if v > 0 { 2 * v as i64 - 1 } else { -2 * v as i64 };
             self.ue(k as u32);
         }
         /// rbsp_stop_one_bit + alignment.
@@ -380,13 +348,7 @@ pub(crate) mod tests {
         let raw = escape(&w.bytes);
         let mut r = BitReader::new(&raw);
         assert_eq!(r.read_ue(), Ok(u32::MAX - 1));
-        assert!(matches!(
-            BitReader::new(&[0x10]).read_ue_max("x", 3),
-            Err(BitError::OutOfRange {
-                what: "x",
-                value: 7
-            })
-        ));
+        assert!(matches!(BitReader::new(&[0x10]).read_ue_max("x", 3), Err(BitError::OutOfRange { what: "x", value: 7 })));
     }
 
     #[test]

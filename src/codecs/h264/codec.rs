@@ -4,7 +4,9 @@
 //! or one per slice on slice-based devices).
 use super::poc::PocNormalizer;
 use super::{slice_nal, translate_with_state, H264Controls, H264State, PictureInput, RefStructure, RefTimestamps, SliceInput, ANNEX_B_START_CODE};
-use crate::codecs::codec::{self, Codec, DecodeMode, Decoding, Field, PictureBuffers, PicturePlan, ProfileCaps, Refs, Request, SessionParams, SessionPlan, Translator, TranslatorParams};
+use crate::codecs::codec::{
+    self, Codec, DecodeMode, Decoding, Field, PictureBuffers, PicturePlan, ProfileCaps, Refs, Request, SessionParams, SessionPlan, Translator, TranslatorParams,
+};
 use crate::codecs::ctrl::CtrlSet;
 use crate::ffi::{fourcc, v4l2 as k, va};
 use crate::v4l2::discovery::{CodedCaps, Probe};
@@ -42,7 +44,9 @@ impl Codec for H264 {
         let menu = caps.menu(k::V4L2_CID_MPEG_VIDEO_H264_PROFILE);
         let has = |p: &[i64]| menu.is_empty() || p.iter().any(|x| menu.contains(x));
         let mut v = Vec::new();
-        for (items, profile) in [(&[BASELINE, CONSTRAINED_BASELINE][..], va::VAProfileH264ConstrainedBaseline), (&[MAIN], va::VAProfileH264Main), (&[HIGH], va::VAProfileH264High)] {
+        for (items, profile) in
+            [(&[BASELINE, CONSTRAINED_BASELINE][..], va::VAProfileH264ConstrainedBaseline), (&[MAIN], va::VAProfileH264Main), (&[HIGH], va::VAProfileH264High)]
+        {
             if has(items) {
                 v.push(ProfileCaps { profile, rt_formats: va::VA_RT_FORMAT_YUV420 });
             }
@@ -228,7 +232,12 @@ impl Translator for H264Translator {
                 }
             }
         }
-        let refs = pp.ReferenceFrames.iter().filter(|r| r.flags & va::VA_PICTURE_H264_INVALID == 0 && r.picture_id != va::VA_INVALID_SURFACE).map(|r| r.picture_id).collect();
+        let refs = pp
+            .ReferenceFrames
+            .iter()
+            .filter(|r| r.flags & va::VA_PICTURE_H264_INVALID == 0 && r.picture_id != va::VA_INVALID_SURFACE)
+            .map(|r| r.picture_id)
+            .collect();
         let flags = ctrls.decode_params.flags;
         let field = match (flags & k::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0, flags & k::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0) {
             (false, _) => None,

@@ -38,9 +38,7 @@ pub mod slice_header;
 pub use codec::H264;
 
 use crate::ffi::{v4l2, va};
-use slice_header::{
-    parse_slice_header, strip_start_code, va_pic_fields, va_seq_fields, ParamSets, ParseError,
-};
+use slice_header::{parse_slice_header, strip_start_code, va_pic_fields, va_seq_fields, ParamSets, ParseError};
 pub use slice_header::{SliceHeader, SliceType};
 use std::fmt;
 
@@ -151,12 +149,7 @@ pub enum CodecError {
     /// A reference picture's surface has no CAPTURE timestamp.
     MissingReference { surface: va::VASurfaceID },
     /// A RefPicList entry names a surface that is not in ReferenceFrames.
-    RefNotInDpb {
-        slice: usize,
-        list: u8,
-        index: usize,
-        surface: va::VASurfaceID,
-    },
+    RefNotInDpb { slice: usize, list: u8, index: usize, surface: va::VASurfaceID },
     /// A RefPicList within the active range has no usable entry at all.
     EmptyRefList { slice: usize, list: u8 },
     /// Slice headers of one picture disagree on a picture-level element.
@@ -176,10 +169,9 @@ impl fmt::Display for CodecError {
             CodecError::MissingReference { surface } => {
                 write!(f, "reference surface {surface:#x} holds no decoded picture")
             }
-            CodecError::RefNotInDpb { slice, list, index, surface } => write!(
-                f,
-                "slice {slice}: RefPicList{list}[{index}] surface {surface:#x} is not in ReferenceFrames"
-            ),
+            CodecError::RefNotInDpb { slice, list, index, surface } => {
+                write!(f, "slice {slice}: RefPicList{list}[{index}] surface {surface:#x} is not in ReferenceFrames")
+            }
             CodecError::EmptyRefList { slice, list } => {
                 write!(f, "slice {slice}: RefPicList{list} has no valid entry")
             }
@@ -212,10 +204,7 @@ pub fn slice_nal(data: &[u8]) -> Result<&[u8], CodecError> {
     strip_start_code(data).map_err(CodecError::BadNal)
 }
 
-const UNUSED_REF: v4l2::v4l2_h264_reference = v4l2::v4l2_h264_reference {
-    fields: 0xff,
-    index: 0xff,
-};
+const UNUSED_REF: v4l2::v4l2_h264_reference = v4l2::v4l2_h264_reference { fields: 0xff, index: 0xff };
 
 fn flag(cond: bool, bit: u32) -> u32 {
     if cond {
@@ -267,18 +256,8 @@ const LEVELS: [(u8, u32, u32); 17] = [
 /// for interlaced coding (`!frame_mbs_only`: levels below 2.1 require
 /// frame_mbs_only_flag, Table A-4). 6.0 and up share the largest limits,
 /// so bigger pictures also get 60.
-fn guess_level(
-    width_mbs: u32,
-    height_mbs: u32,
-    num_ref_frames: u32,
-    min_31: bool,
-    frame_mbs_only: bool,
-) -> u8 {
-    let (w, h, refs) = (
-        u64::from(width_mbs),
-        u64::from(height_mbs),
-        u64::from(num_ref_frames),
-    );
+fn guess_level(width_mbs: u32, height_mbs: u32, num_ref_frames: u32, min_31: bool, frame_mbs_only: bool) -> u8 {
+    let (w, h, refs) = (u64::from(width_mbs), u64::from(height_mbs), u64::from(num_ref_frames));
     let fs = w * h;
     let fits = |&&(_, max_fs, max_dpb): &&(u8, u32, u32)| {
         let (max_fs, max_dpb) = (u64::from(max_fs), u64::from(max_dpb));
@@ -294,16 +273,10 @@ fn guess_level(
     level
 }
 
-fn build_sps(
-    profile: va::VAProfile,
-    pic: &va::VAPictureParameterBufferH264,
-) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
+fn build_sps(profile: va::VAProfile, pic: &va::VAPictureParameterBufferH264) -> Result<v4l2::v4l2_ctrl_h264_sps, CodecError> {
     let s = va_seq_fields(pic);
     let (profile_idc, constraints) = match profile {
-        va::VAProfileH264ConstrainedBaseline => (
-            66,
-            v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG | v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG,
-        ),
+        va::VAProfileH264ConstrainedBaseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG | v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
         va::VAProfileH264Baseline => (66, v4l2::V4L2_H264_SPS_CONSTRAINT_SET0_FLAG),
         va::VAProfileH264Main => (77, v4l2::V4L2_H264_SPS_CONSTRAINT_SET1_FLAG),
         va::VAProfileH264High => (100, 0),
@@ -314,13 +287,7 @@ fn build_sps(
     let mut sps = v4l2::v4l2_ctrl_h264_sps {
         profile_idc,
         constraint_set_flags: constraints as u8,
-        level_idc: guess_level(
-            u32::from(pic.picture_width_in_mbs_minus1) + 1,
-            h + 1,
-            pic.num_ref_frames.into(),
-            s.MinLumaBiPredSize8x8() != 0,
-            frame_mbs_only,
-        ),
+        level_idc: guess_level(u32::from(pic.picture_width_in_mbs_minus1) + 1, h + 1, pic.num_ref_frames.into(), s.MinLumaBiPredSize8x8() != 0, frame_mbs_only),
         seq_parameter_set_id: 0,
         chroma_format_idc: s.chroma_format_idc() as u8,
         bit_depth_luma_minus8: pic.bit_depth_luma_minus8,
@@ -333,29 +300,13 @@ fn build_sps(
         // VA's height is in MBs of a frame; a map unit is an MB pair
         // unless frame_mbs_only_flag (7-18).
         // (Computed in u32: a hostile height of 0 or 65535 must not overflow.)
-        pic_height_in_map_units_minus1: if frame_mbs_only {
-            h as u16
-        } else {
-            h.div_ceil(2).saturating_sub(1) as u16
-        },
-        flags: flag(
-            s.residual_colour_transform_flag() != 0 && s.chroma_format_idc() == 3,
-            v4l2::V4L2_H264_SPS_FLAG_SEPARATE_COLOUR_PLANE,
-        ) | flag(
-            s.delta_pic_order_always_zero_flag() != 0,
-            v4l2::V4L2_H264_SPS_FLAG_DELTA_PIC_ORDER_ALWAYS_ZERO,
-        ) | flag(
-            s.gaps_in_frame_num_value_allowed_flag() != 0,
-            v4l2::V4L2_H264_SPS_FLAG_GAPS_IN_FRAME_NUM_VALUE_ALLOWED,
-        ) | flag(frame_mbs_only, v4l2::V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY)
-            | flag(
-                s.mb_adaptive_frame_field_flag() != 0,
-                v4l2::V4L2_H264_SPS_FLAG_MB_ADAPTIVE_FRAME_FIELD,
-            )
-            | flag(
-                s.direct_8x8_inference_flag() != 0,
-                v4l2::V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE,
-            ),
+        pic_height_in_map_units_minus1: if frame_mbs_only { h as u16 } else { h.div_ceil(2).saturating_sub(1) as u16 },
+        flags: flag(s.residual_colour_transform_flag() != 0 && s.chroma_format_idc() == 3, v4l2::V4L2_H264_SPS_FLAG_SEPARATE_COLOUR_PLANE)
+            | flag(s.delta_pic_order_always_zero_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DELTA_PIC_ORDER_ALWAYS_ZERO)
+            | flag(s.gaps_in_frame_num_value_allowed_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_GAPS_IN_FRAME_NUM_VALUE_ALLOWED)
+            | flag(frame_mbs_only, v4l2::V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY)
+            | flag(s.mb_adaptive_frame_field_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_MB_ADAPTIVE_FRAME_FIELD)
+            | flag(s.direct_8x8_inference_flag() != 0, v4l2::V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE),
         ..Default::default()
     };
     // Ranges the kernel's control validation enforces (v4l2-ctrls-core.c).
@@ -372,9 +323,7 @@ fn build_sps(
         return Err(CodecError::InvalidParameter("pic_order_cnt_type"));
     }
     if sps.log2_max_pic_order_cnt_lsb_minus4 > 12 {
-        return Err(CodecError::InvalidParameter(
-            "log2_max_pic_order_cnt_lsb_minus4",
-        ));
+        return Err(CodecError::InvalidParameter("log2_max_pic_order_cnt_lsb_minus4"));
     }
     if sps.max_num_ref_frames > 16 {
         return Err(CodecError::InvalidParameter("num_ref_frames"));
@@ -395,9 +344,7 @@ pub struct H264State {
 
 impl Default for H264State {
     fn default() -> Self {
-        H264State {
-            ref_idx_defaults: [[None; 2]; 256],
-        }
+        H264State { ref_idx_defaults: [[None; 2]; 256] }
     }
 }
 
@@ -425,29 +372,17 @@ fn ref_idx_defaults(headers: &[SliceHeader], state: &mut H264State) -> [u8; 2] {
                 h.num_ref_idx_l1_active_minus1
             }
         };
-        let exact = headers
-            .iter()
-            .filter(has_list)
-            .find(|h| !h.num_ref_idx_active_override_flag)
-            .map(active);
+        let exact = headers.iter().filter(has_list).find(|h| !h.num_ref_idx_active_override_flag).map(active);
         let remembered = &mut state.ref_idx_defaults[pps_id][l];
         if exact.is_some() {
             *remembered = exact;
         }
-        *o = exact
-            .or(*remembered)
-            .or_else(|| headers.iter().find(has_list).map(active))
-            .unwrap_or(0);
+        *o = exact.or(*remembered).or_else(|| headers.iter().find(has_list).map(active)).unwrap_or(0);
     }
     out
 }
 
-fn build_pps(
-    pic: &va::VAPictureParameterBufferH264,
-    first: &SliceHeader,
-    [default_l0, default_l1]: [u8; 2],
-    scaling: bool,
-) -> v4l2::v4l2_ctrl_h264_pps {
+fn build_pps(pic: &va::VAPictureParameterBufferH264, first: &SliceHeader, [default_l0, default_l1]: [u8; 2], scaling: bool) -> v4l2::v4l2_ctrl_h264_pps {
     let p = va_pic_fields(pic);
     v4l2::v4l2_ctrl_h264_pps {
         pic_parameter_set_id: first.pic_parameter_set_id,
@@ -460,28 +395,14 @@ fn build_pps(
         pic_init_qs_minus26: pic.pic_init_qs_minus26,
         chroma_qp_index_offset: pic.chroma_qp_index_offset,
         second_chroma_qp_index_offset: pic.second_chroma_qp_index_offset,
-        flags: (flag(
-            p.entropy_coding_mode_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE,
-        ) | flag(
-            p.pic_order_present_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT,
-        ) | flag(
-            p.weighted_pred_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_WEIGHTED_PRED,
-        ) | flag(
-            p.deblocking_filter_control_present_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT,
-        ) | flag(
-            p.constrained_intra_pred_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_CONSTRAINED_INTRA_PRED,
-        ) | flag(
-            p.redundant_pic_cnt_present_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_REDUNDANT_PIC_CNT_PRESENT,
-        ) | flag(
-            p.transform_8x8_mode_flag() != 0,
-            v4l2::V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE,
-        ) | flag(scaling, v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT)) as u16,
+        flags: (flag(p.entropy_coding_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_ENTROPY_CODING_MODE)
+            | flag(p.pic_order_present_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT)
+            | flag(p.weighted_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_WEIGHTED_PRED)
+            | flag(p.deblocking_filter_control_present_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT)
+            | flag(p.constrained_intra_pred_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_CONSTRAINED_INTRA_PRED)
+            | flag(p.redundant_pic_cnt_present_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_REDUNDANT_PIC_CNT_PRESENT)
+            | flag(p.transform_8x8_mode_flag() != 0, v4l2::V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE)
+            | flag(scaling, v4l2::V4L2_H264_PPS_FLAG_SCALING_MATRIX_PRESENT)) as u16,
     }
 }
 
@@ -492,14 +413,8 @@ fn build_pps(
 /// Inter Y) = V4L2 indices 0 and 1; for 4:4:4 the chroma 8x8 lists (2..5)
 /// get the luma ones by the fall-back rule of Table 7-2 (exact unless the
 /// stream sent explicit chroma 8x8 lists, which VA cannot convey).
-fn build_scaling_matrix(
-    iq: &va::VAIQMatrixBufferH264,
-    chroma_format_idc: u8,
-) -> v4l2::v4l2_ctrl_h264_scaling_matrix {
-    let mut m = v4l2::v4l2_ctrl_h264_scaling_matrix {
-        scaling_list_4x4: iq.ScalingList4x4,
-        ..Default::default()
-    };
+fn build_scaling_matrix(iq: &va::VAIQMatrixBufferH264, chroma_format_idc: u8) -> v4l2::v4l2_ctrl_h264_scaling_matrix {
+    let mut m = v4l2::v4l2_ctrl_h264_scaling_matrix { scaling_list_4x4: iq.ScalingList4x4, ..Default::default() };
     m.scaling_list_8x8[0] = iq.ScalingList8x8[0];
     m.scaling_list_8x8[1] = iq.ScalingList8x8[1];
     if chroma_format_idc == 3 {
@@ -511,8 +426,7 @@ fn build_scaling_matrix(
 }
 
 fn is_flat(iq: &va::VAIQMatrixBufferH264, with_8x8: bool) -> bool {
-    iq.ScalingList4x4.iter().flatten().all(|&v| v == 16)
-        && (!with_8x8 || iq.ScalingList8x8.iter().flatten().all(|&v| v == 16))
+    iq.ScalingList4x4.iter().flatten().all(|&v| v == 16) && (!with_8x8 || iq.ScalingList8x8.iter().flatten().all(|&v| v == 16))
 }
 
 /// A DPB entry under construction (VA may list the two fields of one
@@ -540,14 +454,10 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
         }
         let fields = va_fields(r);
         if let Some(slot) = slots.iter_mut().find(|s| s.surface == r.picture_id) {
-            if fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0
-                && slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 == 0
-            {
+            if fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0 && slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 == 0 {
                 slot.top_poc = r.TopFieldOrderCnt;
             }
-            if fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0
-                && slot.fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 == 0
-            {
+            if fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 && slot.fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 == 0 {
                 slot.bottom_poc = r.BottomFieldOrderCnt;
             }
             slot.fields |= fields;
@@ -574,13 +484,7 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
 /// frame-coded reference counts as neither parity) — what GStreamer's
 /// v4l2codecs element sends. Drivers that need exact per-field numbers
 /// rebuild them from frame_num (v4l2-h264.c does).
-fn pic_num(
-    slot: &DpbSlot,
-    structure: Option<RefStructure>,
-    cur_frame_num: u32,
-    max_frame_num: u32,
-    cur_bottom: Option<bool>,
-) -> u32 {
+fn pic_num(slot: &DpbSlot, structure: Option<RefStructure>, cur_frame_num: u32, max_frame_num: u32, cur_bottom: Option<bool>) -> u32 {
     let base: i64 = if slot.long_term {
         slot.frame_idx as i64 // LongTermFrameIdx
     } else if slot.frame_idx > cur_frame_num {
@@ -621,11 +525,7 @@ struct VaWeights<'a> {
     chroma_offset: &'a [[i16; 2]; 32],
 }
 
-fn build_weights(
-    sp: &va::VASliceParameterBufferH264,
-    h: &SliceHeader,
-    chroma_array_type: u8,
-) -> v4l2::v4l2_ctrl_h264_pred_weights {
+fn build_weights(sp: &va::VASliceParameterBufferH264, h: &SliceHeader, chroma_array_type: u8) -> v4l2::v4l2_ctrl_h264_pred_weights {
     let mut w = v4l2::v4l2_ctrl_h264_pred_weights {
         luma_log2_weight_denom: sp.luma_log2_weight_denom as u16,
         chroma_log2_weight_denom: sp.chroma_log2_weight_denom as u16,
@@ -716,23 +616,14 @@ fn check_same(i: usize, first: &SliceHeader, h: &SliceHeader) -> Result<(), Code
 /// index into it. A RefPicList hole (invalid entry) inside the active range
 /// is filled with the list's first valid entry (FFmpeg's concealment does
 /// the same); see [`CodecError`] for what is refused.
-pub fn translate(
-    input: &PictureInput,
-    refs: &dyn RefTimestamps,
-    mode: DecodeMode,
-) -> Result<H264Controls, CodecError> {
+pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMode) -> Result<H264Controls, CodecError> {
     translate_with_state(input, refs, mode, &mut H264State::default())
 }
 
 /// [`translate`], remembering the PPS reference-count defaults across
 /// pictures in `state` (see [`H264State`]) so `pps` matches the bitstream's
 /// PPS even for pictures whose slices all override them.
-pub fn translate_with_state(
-    input: &PictureInput,
-    refs: &dyn RefTimestamps,
-    mode: DecodeMode,
-    state: &mut H264State,
-) -> Result<H264Controls, CodecError> {
+pub fn translate_with_state(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMode, state: &mut H264State) -> Result<H264Controls, CodecError> {
     let pic = input.pic;
     if input.slices.is_empty() {
         return Err(CodecError::NoSlices);
@@ -742,21 +633,13 @@ pub fn translate_with_state(
     let mut parsed = Vec::with_capacity(input.slices.len());
     let mut param_sets = None;
     for (index, s) in input.slices.iter().enumerate() {
-        let ps = ParamSets::from_va(pic, Some(s.params))
-            .map_err(|error| CodecError::Slice { index, error })?;
-        let h =
-            parse_slice_header(s.data, &ps).map_err(|error| CodecError::Slice { index, error })?;
+        let ps = ParamSets::from_va(pic, Some(s.params)).map_err(|error| CodecError::Slice { index, error })?;
+        let h = parse_slice_header(s.data, &ps).map_err(|error| CodecError::Slice { index, error })?;
         if let Some(first) = parsed.first() {
             check_same(index, first, &h)?;
         }
-        if s.params.slice_data_bit_offset != 0
-            && s.params.slice_data_bit_offset as u32 != h.header_bit_size
-        {
-            log::debug!(
-                "h264 slice {index}: VA slice_data_bit_offset {} != parsed header size {}",
-                s.params.slice_data_bit_offset,
-                h.header_bit_size
-            );
+        if s.params.slice_data_bit_offset != 0 && s.params.slice_data_bit_offset as u32 != h.header_bit_size {
+            log::debug!("h264 slice {index}: VA slice_data_bit_offset {} != parsed header size {}", s.params.slice_data_bit_offset, h.header_bit_size);
         }
         param_sets.get_or_insert(ps);
         parsed.push(h);
@@ -764,11 +647,7 @@ pub fn translate_with_state(
     let first = &parsed[0];
     let ps = param_sets.unwrap_or_default();
     if u32::from(first.frame_num) != u32::from(pic.frame_num) {
-        log::debug!(
-            "h264: VA frame_num {} != slice frame_num {}",
-            pic.frame_num,
-            first.frame_num
-        );
+        log::debug!("h264: VA frame_num {} != slice frame_num {}", pic.frame_num, first.frame_num);
     }
 
     // A flat matrix (all 16, the default without any scaling lists) is
@@ -776,16 +655,8 @@ pub fn translate_with_state(
     // a non-flat matrix applies, and FFmpeg sends an IQ buffer for every
     // picture. Without transform_8x8_mode_flag the 8x8 lists are unused.
     let t8x8 = va_pic_fields(pic).transform_8x8_mode_flag() != 0;
-    let scaling_matrix = input
-        .iq
-        .filter(|iq| !is_flat(iq, t8x8))
-        .map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
-    let pps = build_pps(
-        pic,
-        first,
-        ref_idx_defaults(&parsed, state),
-        scaling_matrix.is_some(),
-    );
+    let scaling_matrix = input.iq.filter(|iq| !is_flat(iq, t8x8)).map(|iq| build_scaling_matrix(iq, sps.chroma_format_idc));
+    let pps = build_pps(pic, first, ref_idx_defaults(&parsed, state), scaling_matrix.is_some());
 
     // DPB.
     let cur_bottom = first.field_pic_flag.then_some(first.bottom_field_flag);
@@ -793,26 +664,17 @@ pub fn translate_with_state(
     let cur_slot = slots.iter().find(|s| s.surface == pic.CurrPic.picture_id);
     let mut dp = v4l2::v4l2_ctrl_h264_decode_params::default();
     for (entry, slot) in dp.dpb.iter_mut().zip(slots.iter()) {
-        let ts = refs
-            .timestamp_ns(slot.surface)
-            .ok_or(CodecError::MissingReference {
-                surface: slot.surface,
-            })?;
+        let ts = refs.timestamp_ns(slot.surface).ok_or(CodecError::MissingReference { surface: slot.surface })?;
         if !slot.long_term && slot.frame_idx >= ps.max_frame_num() {
-            return Err(CodecError::InvalidParameter(
-                "ReferenceFrames[].frame_idx >= MaxFrameNum",
-            ));
+            return Err(CodecError::InvalidParameter("ReferenceFrames[].frame_idx >= MaxFrameNum"));
         }
         let structure = refs.structure(slot.surface).or_else(|| {
-            refs.decoded_as_fields(slot.surface)
-                .map(|fields| match fields {
-                    false => RefStructure::Frame,
-                    // First-field parity unknown: the field referenced alone, else top.
-                    true if slot.fields == v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 => {
-                        RefStructure::BottomFieldFirst
-                    }
-                    true => RefStructure::TopFieldFirst,
-                })
+            refs.decoded_as_fields(slot.surface).map(|fields| match fields {
+                false => RefStructure::Frame,
+                // First-field parity unknown: the field referenced alone, else top.
+                true if slot.fields == v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 => RefStructure::BottomFieldFirst,
+                true => RefStructure::TopFieldFirst,
+            })
         });
         let as_fields = match structure {
             Some(st) => st != RefStructure::Frame,
@@ -820,13 +682,7 @@ pub fn translate_with_state(
         };
         *entry = v4l2::v4l2_h264_dpb_entry {
             reference_ts: ts,
-            pic_num: pic_num(
-                slot,
-                structure,
-                first.frame_num.into(),
-                ps.max_frame_num(),
-                cur_bottom,
-            ),
+            pic_num: pic_num(slot, structure, first.frame_num.into(), ps.max_frame_num(), cur_bottom),
             // FrameNum for short-term, LongTermFrameIdx for long-term
             // references (what VA's frame_idx holds, and what the kernel's
             // v4l2-h264 reference list builder expects).
@@ -871,16 +727,10 @@ pub fn translate_with_state(
     // mix gets BFRAME (its lists include what P slices need).
     let any_b = parsed.iter().any(|h| h.slice_type.is_b());
     let any_p = !any_b && parsed.iter().any(|h| h.slice_type.is_p_or_sp());
-    dp.flags = flag(
-        first.idr_pic_flag,
-        v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC,
-    ) | flag(
-        first.field_pic_flag,
-        v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC,
-    ) | flag(
-        first.bottom_field_flag,
-        v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD,
-    ) | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
+    dp.flags = flag(first.idr_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC)
+        | flag(first.field_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC)
+        | flag(first.bottom_field_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD)
+        | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
         | flag(any_b, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
 
     let mut slices = Vec::new();
@@ -901,13 +751,8 @@ pub fn translate_with_state(
                 slice_beta_offset_div2: h.slice_beta_offset_div2,
                 num_ref_idx_l0_active_minus1: h.num_ref_idx_l0_active_minus1,
                 num_ref_idx_l1_active_minus1: h.num_ref_idx_l1_active_minus1,
-                flags: flag(
-                    h.direct_spatial_mv_pred_flag,
-                    v4l2::V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED,
-                ) | flag(
-                    h.sp_for_switch_flag,
-                    v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH,
-                ),
+                flags: flag(h.direct_spatial_mv_pred_flag, v4l2::V4L2_H264_SLICE_FLAG_DIRECT_SPATIAL_MV_PRED)
+                    | flag(h.sp_for_switch_flag, v4l2::V4L2_H264_SLICE_FLAG_SP_FOR_SWITCH),
                 // Entries past the active counts: 0xff/0xff, as GStreamer
                 // sends them (no driver reads them).
                 ref_pic_list0: [UNUSED_REF; 32],
@@ -915,53 +760,24 @@ pub fn translate_with_state(
                 ..Default::default()
             };
             let lists: [(u8, usize, &[va::VAPictureH264; 32]); 2] = [
-                (
-                    0,
-                    if h.slice_type.is_intra() {
-                        0
-                    } else {
-                        h.num_ref_idx_l0_active_minus1 as usize + 1
-                    },
-                    &s.params.RefPicList0,
-                ),
-                (
-                    1,
-                    if h.slice_type.is_b() {
-                        h.num_ref_idx_l1_active_minus1 as usize + 1
-                    } else {
-                        0
-                    },
-                    &s.params.RefPicList1,
-                ),
+                (0, if h.slice_type.is_intra() { 0 } else { h.num_ref_idx_l0_active_minus1 as usize + 1 }, &s.params.RefPicList0),
+                (1, if h.slice_type.is_b() { h.num_ref_idx_l1_active_minus1 as usize + 1 } else { 0 }, &s.params.RefPicList1),
             ];
             for (list, count, va_list) in lists {
-                let out = if list == 0 {
-                    &mut sp.ref_pic_list0
-                } else {
-                    &mut sp.ref_pic_list1
-                };
+                let out = if list == 0 { &mut sp.ref_pic_list0 } else { &mut sp.ref_pic_list1 };
                 let mut fallback = None;
                 for (idx, r) in va_list.iter().enumerate().take(count) {
                     if is_invalid(r) {
                         continue;
                     }
-                    let dpb_idx = slots.iter().position(|s| s.surface == r.picture_id).ok_or(
-                        CodecError::RefNotInDpb {
-                            slice: i,
-                            list,
-                            index: idx,
-                            surface: r.picture_id,
-                        },
-                    )?;
-                    let fields = if first.field_pic_flag {
-                        va_fields(r)
-                    } else {
-                        v4l2::V4L2_H264_FRAME_REF as u8
-                    };
-                    out[idx] = v4l2::v4l2_h264_reference {
-                        fields,
-                        index: dpb_idx as u8,
-                    };
+                    let dpb_idx = slots.iter().position(|s| s.surface == r.picture_id).ok_or(CodecError::RefNotInDpb {
+                        slice: i,
+                        list,
+                        index: idx,
+                        surface: r.picture_id,
+                    })?;
+                    let fields = if first.field_pic_flag { va_fields(r) } else { v4l2::V4L2_H264_FRAME_REF as u8 };
+                    out[idx] = v4l2::v4l2_h264_reference { fields, index: dpb_idx as u8 };
                     fallback.get_or_insert(out[idx]);
                 }
                 if count > 0 {
@@ -973,25 +789,13 @@ pub fn translate_with_state(
                     }
                 }
             }
-            let weighted = (ps.weighted_pred_flag && h.slice_type.is_p_or_sp())
-                || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b());
+            let weighted = (ps.weighted_pred_flag && h.slice_type.is_p_or_sp()) || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b());
             let pred_weights = weighted.then(|| build_weights(s.params, h, ps.chroma_array_type));
-            slices.push(SliceControls {
-                slice_params: sp,
-                pred_weights,
-            });
+            slices.push(SliceControls { slice_params: sp, pred_weights });
         }
     }
 
-    Ok(H264Controls {
-        sps,
-        pps,
-        scaling_matrix,
-        decode_params: dp,
-        slices,
-        parsed,
-        second_field,
-    })
+    Ok(H264Controls { sps, pps, scaling_matrix, decode_params: dp, slices, parsed, second_field })
 }
 
 #[cfg(test)]

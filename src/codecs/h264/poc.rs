@@ -43,11 +43,7 @@ impl PocNormalizer {
         let d = &mut c.decode_params;
         if d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC != 0 {
             let bottom = d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0;
-            let client = if bottom {
-                d.bottom_field_order_cnt
-            } else {
-                d.top_field_order_cnt
-            };
+            let client = if bottom { d.bottom_field_order_cnt } else { d.top_field_order_cnt };
             let max_poc_lsb = 1i32 << (u32::from(c.sps.log2_max_pic_order_cnt_lsb_minus4).min(12) + 4);
             self.offset = match c.parsed.first().and_then(|h| idr_poc(poc_type, max_poc_lsb, h)) {
                 Some(spec) => client.wrapping_sub(spec),
@@ -60,11 +56,7 @@ impl PocNormalizer {
         let o = self.offset;
         d.top_field_order_cnt = d.top_field_order_cnt.wrapping_sub(o);
         d.bottom_field_order_cnt = d.bottom_field_order_cnt.wrapping_sub(o);
-        for e in d
-            .dpb
-            .iter_mut()
-            .filter(|e| e.flags & k::V4L2_H264_DPB_ENTRY_FLAG_VALID != 0)
-        {
+        for e in d.dpb.iter_mut().filter(|e| e.flags & k::V4L2_H264_DPB_ENTRY_FLAG_VALID != 0) {
             e.top_field_order_cnt = e.top_field_order_cnt.wrapping_sub(o);
             e.bottom_field_order_cnt = e.bottom_field_order_cnt.wrapping_sub(o);
         }
@@ -83,18 +75,10 @@ mod tests {
             scaling_matrix: None,
             decode_params: unsafe { std::mem::zeroed() },
             slices: Vec::new(),
-            parsed: vec![SliceHeader {
-                pic_order_cnt_lsb: lsb,
-                idr_pic_flag: idr,
-                ..Default::default()
-            }],
+            parsed: vec![SliceHeader { pic_order_cnt_lsb: lsb, idr_pic_flag: idr, ..Default::default() }],
             second_field: false,
         };
-        c.decode_params.flags = if idr {
-            k::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC
-        } else {
-            0
-        };
+        c.decode_params.flags = if idr { k::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC } else { 0 };
         c.decode_params.top_field_order_cnt = top;
         c.decode_params.bottom_field_order_cnt = bottom;
         for (i, (t, b)) in dpb.iter().enumerate() {
@@ -110,21 +94,12 @@ mod tests {
         let mut n = PocNormalizer::default();
         let mut idr = controls(true, 65536, 65536, 0, &[]);
         n.apply(0, &mut idr);
-        assert_eq!(
-            (
-                idr.decode_params.top_field_order_cnt,
-                idr.decode_params.bottom_field_order_cnt
-            ),
-            (0, 0)
-        );
+        assert_eq!((idr.decode_params.top_field_order_cnt, idr.decode_params.bottom_field_order_cnt), (0, 0));
         let mut p = controls(false, 65544, 65544, 8, &[(65536, 65536)]);
         n.apply(0, &mut p);
         assert_eq!(p.decode_params.top_field_order_cnt, 8);
         assert_eq!(p.decode_params.dpb[0].top_field_order_cnt, 0);
-        assert_eq!(
-            p.decode_params.dpb[1].top_field_order_cnt, 0,
-            "invalid entries untouched"
-        );
+        assert_eq!(p.decode_params.dpb[1].top_field_order_cnt, 0, "invalid entries untouched");
         // a client already in spec terms is left alone
         let mut n2 = PocNormalizer::default();
         let mut idr2 = controls(true, 4, 4, 4, &[]);

@@ -36,10 +36,7 @@ impl fmt::Display for ParseError {
             ParseError::Bits(e) => write!(f, "{e}"),
             ParseError::ForbiddenZeroBit => write!(f, "forbidden_zero_bit is set"),
             ParseError::UnsupportedNalType(t) => {
-                write!(
-                    f,
-                    "NAL unit type {t} is not a supported coded slice (only 1 and 5)"
-                )
+                write!(f, "NAL unit type {t} is not a supported coded slice (only 1 and 5)")
             }
             ParseError::Empty => write!(f, "empty NAL unit"),
             ParseError::BadStartCode => write!(f, "malformed Annex-B start code"),
@@ -105,17 +102,13 @@ pub struct ParamSets {
 /// Copies of VA's bitfield unions. Reading a union field needs `unsafe`
 /// in Rust even though every bit pattern is a valid value here (both
 /// members are plain integers / bitfield storage of the same size).
-pub(crate) fn va_seq_fields(
-    pic: &va::VAPictureParameterBufferH264,
-) -> va::_VAPictureParameterBufferH264__bindgen_ty_1__bindgen_ty_1 {
+pub(crate) fn va_seq_fields(pic: &va::VAPictureParameterBufferH264) -> va::_VAPictureParameterBufferH264__bindgen_ty_1__bindgen_ty_1 {
     // SAFETY: `bits` is a plain-old-data bitfield struct overlaying a u32;
     // any bit pattern is valid for it.
     unsafe { pic.seq_fields.bits }
 }
 
-pub(crate) fn va_pic_fields(
-    pic: &va::VAPictureParameterBufferH264,
-) -> va::_VAPictureParameterBufferH264__bindgen_ty_2__bindgen_ty_1 {
+pub(crate) fn va_pic_fields(pic: &va::VAPictureParameterBufferH264) -> va::_VAPictureParameterBufferH264__bindgen_ty_2__bindgen_ty_1 {
     // SAFETY: as above.
     unsafe { pic.pic_fields.bits }
 }
@@ -126,10 +119,7 @@ impl ParamSets {
     /// parameters hold the *active* counts of that slice, which are the
     /// defaults whenever the slice has no override, and the parse reads the
     /// override otherwise — so pass the slice's VA parameters here.
-    pub fn from_va(
-        pic: &va::VAPictureParameterBufferH264,
-        slice: Option<&va::VASliceParameterBufferH264>,
-    ) -> Result<Self, ParseError> {
+    pub fn from_va(pic: &va::VAPictureParameterBufferH264, slice: Option<&va::VASliceParameterBufferH264>) -> Result<Self, ParseError> {
         let s = va_seq_fields(pic);
         let p = va_pic_fields(pic);
         let chroma_format_idc = s.chroma_format_idc() as u8;
@@ -152,19 +142,13 @@ impl ParamSets {
             weighted_bipred_idc: p.weighted_bipred_idc() as u8,
             entropy_coding_mode_flag: p.entropy_coding_mode_flag() != 0,
             deblocking_filter_control_present_flag: p.deblocking_filter_control_present_flag() != 0,
-            num_ref_idx_l0_default_active_minus1: slice
-                .map_or(0, |s| s.num_ref_idx_l0_active_minus1),
-            num_ref_idx_l1_default_active_minus1: slice
-                .map_or(0, |s| s.num_ref_idx_l1_active_minus1),
+            num_ref_idx_l0_default_active_minus1: slice.map_or(0, |s| s.num_ref_idx_l0_active_minus1),
+            num_ref_idx_l1_default_active_minus1: slice.map_or(0, |s| s.num_ref_idx_l1_active_minus1),
             num_slice_groups_minus1: pic.num_slice_groups_minus1,
             slice_group_map_type: pic.slice_group_map_type,
             slice_group_change_rate_minus1: pic.slice_group_change_rate_minus1,
             pic_width_in_mbs: pic.picture_width_in_mbs_minus1 as u32 + 1,
-            pic_height_in_map_units: if frame_mbs_only {
-                h_mbs
-            } else {
-                h_mbs.div_ceil(2)
-            },
+            pic_height_in_map_units: if frame_mbs_only { h_mbs } else { h_mbs.div_ceil(2) },
         };
         ps.validate()?;
         Ok(ps)
@@ -344,19 +328,11 @@ fn read_u8_ue(r: &mut BitReader<'_>, what: &'static str, max: u32) -> Result<u8,
     Ok(r.read_ue_max(what, max)? as u8)
 }
 
-fn read_i8_se(
-    r: &mut BitReader<'_>,
-    what: &'static str,
-    min: i32,
-    max: i32,
-) -> Result<i8, ParseError> {
+fn read_i8_se(r: &mut BitReader<'_>, what: &'static str, min: i32, max: i32) -> Result<i8, ParseError> {
     Ok(r.read_se_range(what, min, max)? as i8)
 }
 
-fn parse_modifications(
-    r: &mut BitReader<'_>,
-    out: &mut Vec<RefPicListModification>,
-) -> Result<(), ParseError> {
+fn parse_modifications(r: &mut BitReader<'_>, out: &mut Vec<RefPicListModification>) -> Result<(), ParseError> {
     loop {
         let idc = r.read_ue_max("modification_of_pic_nums_idc", 3)? as u8;
         if idc == 3 {
@@ -371,16 +347,8 @@ fn parse_modifications(
     }
 }
 
-fn parse_pred_weight_table(
-    r: &mut BitReader<'_>,
-    ps: &ParamSets,
-    lists: usize,
-    counts: [u8; 2],
-) -> Result<PredWeightTable, ParseError> {
-    let mut t = PredWeightTable {
-        luma_log2_weight_denom: read_u8_ue(r, "luma_log2_weight_denom", 7)?,
-        ..Default::default()
-    };
+fn parse_pred_weight_table(r: &mut BitReader<'_>, ps: &ParamSets, lists: usize, counts: [u8; 2]) -> Result<PredWeightTable, ParseError> {
+    let mut t = PredWeightTable { luma_log2_weight_denom: read_u8_ue(r, "luma_log2_weight_denom", 7)?, ..Default::default() };
     if ps.chroma_array_type != 0 {
         t.chroma_log2_weight_denom = read_u8_ue(r, "chroma_log2_weight_denom", 7)?;
     }
@@ -399,10 +367,8 @@ fn parse_pred_weight_table(
                 t.chroma_weight_flag[l][i] = r.read_flag()?;
                 if t.chroma_weight_flag[l][i] {
                     for j in 0..2 {
-                        t.chroma_weight[l][i][j] =
-                            r.read_se_range("chroma_weight", -128, 127)? as i16;
-                        t.chroma_offset[l][i][j] =
-                            r.read_se_range("chroma_offset", -32768, 32767)? as i16;
+                        t.chroma_weight[l][i][j] = r.read_se_range("chroma_weight", -128, 127)? as i16;
+                        t.chroma_offset[l][i][j] = r.read_se_range("chroma_offset", -32768, 32767)? as i16;
                     }
                 }
             }
@@ -411,10 +377,7 @@ fn parse_pred_weight_table(
     Ok(t)
 }
 
-fn parse_dec_ref_pic_marking(
-    r: &mut BitReader<'_>,
-    idr: bool,
-) -> Result<DecRefPicMarking, ParseError> {
+fn parse_dec_ref_pic_marking(r: &mut BitReader<'_>, idr: bool) -> Result<DecRefPicMarking, ParseError> {
     let mut m = DecRefPicMarking::default();
     if idr {
         m.no_output_of_prior_pics_flag = r.read_flag()?;
@@ -428,10 +391,7 @@ fn parse_dec_ref_pic_marking(
             if op == 0 {
                 break;
             }
-            let mut o = Mmco {
-                op,
-                ..Default::default()
-            };
+            let mut o = Mmco { op, ..Default::default() };
             if op == 1 || op == 3 {
                 o.difference_of_pic_nums_minus1 = r.read_ue()?;
             }
@@ -447,9 +407,7 @@ fn parse_dec_ref_pic_marking(
             // Each operation acts on a distinct picture or is used once; a
             // DPB holds at most 16 frames (32 fields), so 66 is generous.
             if m.ops.len() >= 66 {
-                return Err(ParseError::TooManyEntries(
-                    "memory_management_control_operation",
-                ));
+                return Err(ParseError::TooManyEntries("memory_management_control_operation"));
             }
             m.ops.push(o);
         }
@@ -537,11 +495,9 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
         }
         h.num_ref_idx_active_override_flag = r.read_flag()?;
         if h.num_ref_idx_active_override_flag {
-            h.num_ref_idx_l0_active_minus1 =
-                read_u8_ue(&mut r, "num_ref_idx_l0_active_minus1", max_idx)?;
+            h.num_ref_idx_l0_active_minus1 = read_u8_ue(&mut r, "num_ref_idx_l0_active_minus1", max_idx)?;
             if h.slice_type.is_b() {
-                h.num_ref_idx_l1_active_minus1 =
-                    read_u8_ue(&mut r, "num_ref_idx_l1_active_minus1", max_idx)?;
+                h.num_ref_idx_l1_active_minus1 = read_u8_ue(&mut r, "num_ref_idx_l1_active_minus1", max_idx)?;
             }
         }
     }
@@ -560,19 +516,9 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
         }
     }
 
-    if (ps.weighted_pred_flag && h.slice_type.is_p_or_sp())
-        || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b())
-    {
+    if (ps.weighted_pred_flag && h.slice_type.is_p_or_sp()) || (ps.weighted_bipred_idc == 1 && h.slice_type.is_b()) {
         let lists = if h.slice_type.is_b() { 2 } else { 1 };
-        h.pred_weight_table = Some(parse_pred_weight_table(
-            &mut r,
-            ps,
-            lists,
-            [
-                h.num_ref_idx_l0_active_minus1,
-                h.num_ref_idx_l1_active_minus1,
-            ],
-        )?);
+        h.pred_weight_table = Some(parse_pred_weight_table(&mut r, ps, lists, [h.num_ref_idx_l0_active_minus1, h.num_ref_idx_l1_active_minus1])?);
     }
 
     if h.nal_ref_idc != 0 {
@@ -602,9 +548,7 @@ pub fn parse_slice_header(nal: &[u8], ps: &ParamSets) -> Result<SliceHeader, Par
         }
     }
     if ps.num_slice_groups_minus1 > 0 && (3..=5).contains(&ps.slice_group_map_type) {
-        let pic_size = ps
-            .pic_width_in_mbs
-            .saturating_mul(ps.pic_height_in_map_units);
+        let pic_size = ps.pic_width_in_mbs.saturating_mul(ps.pic_height_in_map_units);
         let rate = ps.slice_group_change_rate_minus1 as u32 + 1;
         let bits = ceil_log2((pic_size / rate).saturating_add(1));
         h.slice_group_change_cycle = r.read_bits(bits)?;
@@ -627,15 +571,9 @@ mod tests {
         assert_eq!(strip_start_code(&[0x65, 0]).unwrap(), &[0x65, 0]);
         assert_eq!(strip_start_code(&[0, 0, 1]), Err(ParseError::Empty));
         assert_eq!(strip_start_code(&[]), Err(ParseError::Empty));
-        assert_eq!(
-            strip_start_code(&[0, 1, 0x65]),
-            Err(ParseError::BadStartCode)
-        );
+        assert_eq!(strip_start_code(&[0, 1, 0x65]), Err(ParseError::BadStartCode));
         assert_eq!(strip_start_code(&[0, 0, 0]), Err(ParseError::BadStartCode));
-        assert_eq!(
-            strip_start_code(&[0, 0, 2, 0x65]),
-            Err(ParseError::BadStartCode)
-        );
+        assert_eq!(strip_start_code(&[0, 0, 2, 0x65]), Err(ParseError::BadStartCode));
     }
 
     #[test]
@@ -764,13 +702,7 @@ mod tests {
         assert!(h.num_ref_idx_active_override_flag);
         assert_eq!(h.num_ref_idx_l0_active_minus1, 20);
         assert_eq!(h.num_ref_idx_l1_active_minus1, 0);
-        assert_eq!(
-            h.ref_pic_list_modification_l0,
-            vec![
-                RefPicListModification { idc: 0, value: 4 },
-                RefPicListModification { idc: 2, value: 1 }
-            ]
-        );
+        assert_eq!(h.ref_pic_list_modification_l0, vec![RefPicListModification { idc: 0, value: 4 }, RefPicListModification { idc: 2, value: 1 }]);
         let t = h.pred_weight_table.as_ref().unwrap();
         assert_eq!(t.luma_log2_weight_denom, 5);
         assert_eq!(t.luma_weight[0][0], 32);
@@ -780,69 +712,25 @@ mod tests {
         assert_eq!(t.chroma_offset[0][20], [-2, -4]);
         assert_eq!(t.luma_weight[1][0], 0);
         assert!(t.luma_weight_flag[1][0]);
-        assert_eq!(
-            t.luma_weight[0][21], 0,
-            "entries past the active count stay zero"
-        );
+        assert_eq!(t.luma_weight[0][21], 0, "entries past the active count stay zero");
         let m = h.dec_ref_pic_marking.as_ref().unwrap();
         assert_eq!(m.ops.len(), 4);
-        assert_eq!(
-            m.ops[0],
-            Mmco {
-                op: 1,
-                difference_of_pic_nums_minus1: 0,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            m.ops[1],
-            Mmco {
-                op: 3,
-                difference_of_pic_nums_minus1: 5,
-                long_term_frame_idx: 1,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            m.ops[2],
-            Mmco {
-                op: 2,
-                long_term_pic_num: 7,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            m.ops[3],
-            Mmco {
-                op: 4,
-                max_long_term_frame_idx_plus1: 0,
-                ..Default::default()
-            }
-        );
+        assert_eq!(m.ops[0], Mmco { op: 1, difference_of_pic_nums_minus1: 0, ..Default::default() });
+        assert_eq!(m.ops[1], Mmco { op: 3, difference_of_pic_nums_minus1: 5, long_term_frame_idx: 1, ..Default::default() });
+        assert_eq!(m.ops[2], Mmco { op: 2, long_term_pic_num: 7, ..Default::default() });
+        assert_eq!(m.ops[3], Mmco { op: 4, max_long_term_frame_idx_plus1: 0, ..Default::default() });
         assert_eq!(h.cabac_init_idc, 2);
         assert_eq!(h.slice_qp_delta, -20);
-        assert_eq!(
-            (h.slice_alpha_c0_offset_div2, h.slice_beta_offset_div2),
-            (-6, 6)
-        );
+        assert_eq!((h.slice_alpha_c0_offset_div2, h.slice_beta_offset_div2), (-6, 6));
         assert_eq!(h.slice_group_change_cycle, 5);
         assert_eq!(h.pic_order_cnt_bit_size as usize, poc_end - poc_start);
-        assert_eq!(
-            h.dec_ref_pic_marking_bit_size as usize,
-            mark_end - mark_start
-        );
+        assert_eq!(h.dec_ref_pic_marking_bit_size as usize, mark_end - mark_start);
         assert_eq!(h.header_bit_size as usize, header_bits);
 
         let esc = |bit: usize| escaped_bit_pos(&w.bytes, bit);
         assert_eq!(h.header_bit_size_escaped as usize, esc(header_bits));
-        assert_eq!(
-            h.pic_order_cnt_bit_size_escaped as usize,
-            esc(poc_end) - esc(poc_start)
-        );
-        assert_eq!(
-            h.dec_ref_pic_marking_bit_size_escaped as usize,
-            esc(mark_end) - esc(mark_start)
-        );
+        assert_eq!(h.pic_order_cnt_bit_size_escaped as usize, esc(poc_end) - esc(poc_start));
+        assert_eq!(h.dec_ref_pic_marking_bit_size_escaped as usize, esc(mark_end) - esc(mark_start));
         assert!(h.header_bit_size_escaped > h.header_bit_size);
     }
 
@@ -900,16 +788,10 @@ mod tests {
             let h = parse_slice_header(&raw, &ps).unwrap();
             assert_eq!(h.delta_pic_order_cnt, [d0, d1]);
             assert_eq!(h.pic_order_cnt_bit_size as usize, poc_end - poc_start);
-            assert_eq!(
-                h.dec_ref_pic_marking_bit_size as usize,
-                mark_end - mark_start
-            );
+            assert_eq!(h.dec_ref_pic_marking_bit_size as usize, mark_end - mark_start);
             assert_eq!(h.header_bit_size as usize, header_bits);
             let esc = |bit| escaped_bit_pos(&w.bytes, bit);
-            assert_eq!(
-                h.pic_order_cnt_bit_size_escaped as usize,
-                esc(poc_end) - esc(poc_start)
-            );
+            assert_eq!(h.pic_order_cnt_bit_size_escaped as usize, esc(poc_end) - esc(poc_start));
             assert_eq!(h.header_bit_size_escaped as usize, esc(header_bits));
             if h.pic_order_cnt_bit_size_escaped > h.pic_order_cnt_bit_size {
                 hits += 1;
@@ -930,40 +812,18 @@ mod tests {
         let full = parse_slice_header(&raw, &ps).unwrap();
         assert_eq!(full.header_bit_size as usize, header_bits);
         for len in 0..raw.len() - 1 {
-            assert!(
-                parse_slice_header(&raw[..len], &ps).is_err(),
-                "prefix of {len} bytes parsed"
-            );
+            assert!(parse_slice_header(&raw[..len], &ps).is_err(), "prefix of {len} bytes parsed");
         }
     }
 
     #[test]
     fn rejects_bad_nal_headers() {
-        let ps = ParamSets {
-            chroma_array_type: 1,
-            frame_mbs_only_flag: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            parse_slice_header(&[0x67, 0xff], &ps),
-            Err(ParseError::UnsupportedNalType(7))
-        );
-        assert_eq!(
-            parse_slice_header(&[0x74, 0xff], &ps),
-            Err(ParseError::UnsupportedNalType(20))
-        );
-        assert_eq!(
-            parse_slice_header(&[0xe5, 0xff], &ps),
-            Err(ParseError::ForbiddenZeroBit)
-        );
-        let bad_ps = ParamSets {
-            log2_max_frame_num_minus4: 13,
-            ..ps
-        };
-        assert_eq!(
-            parse_slice_header(&[0x65, 0xff], &bad_ps),
-            Err(ParseError::BadParamSet("log2_max_frame_num_minus4"))
-        );
+        let ps = ParamSets { chroma_array_type: 1, frame_mbs_only_flag: true, ..Default::default() };
+        assert_eq!(parse_slice_header(&[0x67, 0xff], &ps), Err(ParseError::UnsupportedNalType(7)));
+        assert_eq!(parse_slice_header(&[0x74, 0xff], &ps), Err(ParseError::UnsupportedNalType(20)));
+        assert_eq!(parse_slice_header(&[0xe5, 0xff], &ps), Err(ParseError::ForbiddenZeroBit));
+        let bad_ps = ParamSets { log2_max_frame_num_minus4: 13, ..ps };
+        assert_eq!(parse_slice_header(&[0x65, 0xff], &bad_ps), Err(ParseError::BadParamSet("log2_max_frame_num_minus4")));
     }
 
     #[test]

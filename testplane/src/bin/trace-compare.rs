@@ -15,9 +15,7 @@ use testplane::compare::{compare_texts, dump, Options};
 use testplane::visl::{analyse_text, Mode};
 
 fn usage() -> ExitCode {
-    eprintln!(
-        "usage: trace-compare [--ref-mode frame|slice] [--ours-mode frame|slice] [--ignore KEY]... REFERENCE OURS\n       trace-compare --dump TRACE"
-    );
+    eprintln!("usage: trace-compare [--ref-mode frame|slice] [--ours-mode frame|slice] [--ignore KEY]... REFERENCE OURS\n       trace-compare --dump TRACE");
     ExitCode::from(2)
 }
 
@@ -66,9 +64,7 @@ fn main() -> ExitCode {
             Ok(t) => t,
             Err(c) => return c,
         };
-        let _ = std::io::stdout()
-            .lock()
-            .write_all(dump(&analyse_text(&text)).as_bytes());
+        let _ = std::io::stdout().lock().write_all(dump(&analyse_text(&text)).as_bytes());
         return ExitCode::SUCCESS;
     }
     let [a, b] = files.as_slice() else {

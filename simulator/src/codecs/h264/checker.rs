@@ -1,9 +1,9 @@
 //! The simulated decoder core: checks the controls of a request against its
 //! own parse of the bitstream and its own DPB model, rebuilds SPS/PPS, decodes
 //! with libavcodec and writes the picture in the CAPTURE layout.
-use crate::bits::split_annexb;
 use super::dpb::{Dpb, Poc, RefPic};
 use super::header::*;
+use crate::bits::split_annexb;
 use crate::codec::{Job, Pixels};
 use crate::uapi::*;
 
@@ -202,15 +202,7 @@ impl Engine {
         errs
     }
 
-    fn check_decode_params(
-        &self,
-        errs: &mut Vec<String>,
-        sps: &v4l2_ctrl_h264_sps,
-        sh: &SliceHeader,
-        poc: &Poc,
-        dp: &v4l2_ctrl_h264_decode_params,
-        job: &Job,
-    ) {
+    fn check_decode_params(&self, errs: &mut Vec<String>, sps: &v4l2_ctrl_h264_sps, sh: &SliceHeader, poc: &Poc, dp: &v4l2_ctrl_h264_decode_params, job: &Job) {
         diff(errs, "decode_params.nal_ref_idc", sh.nal_ref_idc as u16, dp.nal_ref_idc);
         diff(errs, "decode_params.frame_num", sh.frame_num as u16, dp.frame_num);
         // a field has the order count of its own parity only

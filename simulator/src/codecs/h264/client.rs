@@ -3,11 +3,11 @@
 //! every control (SPS/PPS/scaling matrix/decode params/slice params/pred
 //! weights) from that parse and its own DPB model, and drives the emulated
 //! device through the same ioctl entry points the LD_PRELOAD hooks use.
+use super::dpb::Dpb;
+use super::header::*;
 use crate::bits::split_annexb;
 use crate::ctrls::{struct_bytes, Personality};
 use crate::device::Sim;
-use super::dpb::Dpb;
-use super::header::*;
 use crate::layout::{read_i420, Layout};
 use crate::uapi::*;
 use libc::c_void;
@@ -282,11 +282,7 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
             }
             // SAFETY: optr is the live MAP_SHARED mapping of this OUTPUT buffer (olen bytes, checked above), which the device does not touch until QBUF.
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), optr, data.len()) };
-            let mut ctrl_list = vec![
-                ext_ctrl(CID_H264_SPS, &mut sps_c),
-                ext_ctrl(CID_H264_PPS, &mut pps_c),
-                ext_ctrl(CID_H264_DECODE_PARAMS, &mut dp),
-            ];
+            let mut ctrl_list = vec![ext_ctrl(CID_H264_SPS, &mut sps_c), ext_ctrl(CID_H264_PPS, &mut pps_c), ext_ctrl(CID_H264_DECODE_PARAMS, &mut dp)];
             if pps.scaling.is_some() {
                 ctrl_list.push(ext_ctrl(CID_H264_SCALING_MATRIX, &mut sm));
             }

@@ -5,14 +5,26 @@ use crate::uapi::*;
 use std::mem::size_of;
 
 const PROFILE_NAMES: &[&str] = &[
-    "Baseline", "Constrained Baseline", "Main", "Extended", "High", "High 10", "High 422", "High 444 Predictive",
-    "High 10 Intra", "High 422 Intra", "High 444 Intra", "CAVLC 444 Intra", "Scalable Baseline", "Scalable High",
-    "Scalable High Intra", "Stereo High", "Multiview High", "Constrained High",
+    "Baseline",
+    "Constrained Baseline",
+    "Main",
+    "Extended",
+    "High",
+    "High 10",
+    "High 422",
+    "High 444 Predictive",
+    "High 10 Intra",
+    "High 422 Intra",
+    "High 444 Intra",
+    "CAVLC 444 Intra",
+    "Scalable Baseline",
+    "Scalable High",
+    "Scalable High Intra",
+    "Stereo High",
+    "Multiview High",
+    "Constrained High",
 ];
-const LEVEL_NAMES: &[&str] = &[
-    "1", "1b", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1", "3.2", "4", "4.1", "4.2", "5", "5.1", "5.2", "6",
-    "6.1", "6.2",
-];
+const LEVEL_NAMES: &[&str] = &["1", "1b", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1", "3.2", "4", "4.1", "4.2", "5", "5.1", "5.2", "6", "6.1", "6.2"];
 const DECODE_MODE_NAMES: &[&str] = &["Slice-Based", "Frame-Based"];
 const START_CODE_NAMES: &[&str] = &["No Start Code", "Annex B Start Code"];
 
@@ -26,17 +38,30 @@ pub fn ctrl_defs(p: Personality) -> Vec<CtrlDef> {
     ];
     if p == Personality::Cedrus {
         v.push(c(CID_H264_SLICE_PARAMS, "H264 Slice Parameters", v4l2_ctrl_type_V4L2_CTRL_TYPE_H264_SLICE_PARAMS, size_of::<v4l2_ctrl_h264_slice_params>()));
-        v.push(c(CID_H264_PRED_WEIGHTS, "H264 Prediction Weight Table", v4l2_ctrl_type_V4L2_CTRL_TYPE_H264_PRED_WEIGHTS, size_of::<v4l2_ctrl_h264_pred_weights>()));
+        v.push(c(
+            CID_H264_PRED_WEIGHTS,
+            "H264 Prediction Weight Table",
+            v4l2_ctrl_type_V4L2_CTRL_TYPE_H264_PRED_WEIGHTS,
+            size_of::<v4l2_ctrl_h264_pred_weights>(),
+        ));
     }
     let (mode, sc) = if p.frame_based() { (1, 1) } else { (0, 0) };
-    v.push(CtrlDef { id: CID_H264_DECODE_MODE, name: "H264 Decode Mode", kind: Kind::Menu { min: mode, max: mode, skip: 0, def: mode, names: DECODE_MODE_NAMES } });
+    v.push(CtrlDef {
+        id: CID_H264_DECODE_MODE,
+        name: "H264 Decode Mode",
+        kind: Kind::Menu { min: mode, max: mode, skip: 0, def: mode, names: DECODE_MODE_NAMES },
+    });
     v.push(CtrlDef { id: CID_H264_START_CODE, name: "H264 Start Code", kind: Kind::Menu { min: sc, max: sc, skip: 0, def: sc, names: START_CODE_NAMES } });
     let (pmin, pmax, pdef) = match p {
         Personality::HantroG1 => (0, 4, 2),
         Personality::Rkvdec => (1, 4, 2),
         Personality::Cedrus => (0, 4, 0),
     };
-    v.push(CtrlDef { id: CID_MPEG_H264_PROFILE, name: "H264 Profile", kind: Kind::Menu { min: pmin, max: pmax, skip: 1 << 3, def: pdef, names: PROFILE_NAMES } });
+    v.push(CtrlDef {
+        id: CID_MPEG_H264_PROFILE,
+        name: "H264 Profile",
+        kind: Kind::Menu { min: pmin, max: pmax, skip: 1 << 3, def: pdef, names: PROFILE_NAMES },
+    });
     if p == Personality::Rkvdec {
         v.push(CtrlDef { id: CID_MPEG_H264_LEVEL, name: "H264 Level", kind: Kind::Menu { min: 0, max: 15, skip: 0, def: 0, names: LEVEL_NAMES } });
     }

@@ -118,8 +118,7 @@ impl Dpb {
                     }
                     let mut expected = 0i32;
                     if abs > 0 {
-                        let delta_cycle: i32 =
-                            sps.offset_for_ref_frame[..n as usize].iter().sum();
+                        let delta_cycle: i32 = sps.offset_for_ref_frame[..n as usize].iter().sum();
                         let cycle = (abs - 1) / n;
                         let in_cycle = (abs - 1) % n;
                         expected = cycle * delta_cycle;
@@ -173,7 +172,11 @@ impl Dpb {
                 Some(i) => i as i32,
                 None => r.frame_num_wrap(sh.frame_num, max_frame_num),
             };
-            if sh.field_pic { 2 * n + i32::from(f == par) } else { n }
+            if sh.field_pic {
+                2 * n + i32::from(f == par)
+            } else {
+                n
+            }
         };
         // the reference field (or frame) numbered `x`: (store, field)
         let find = |refs: &[RefPic], long: bool, x: i32| -> Option<(usize, u8)> {
@@ -239,7 +242,10 @@ impl Dpb {
                     }
                     4 => {
                         let p1 = m.max_long_term_frame_idx_plus1;
-                        self.refs.retain(|r| match r.long_term { Some(i) => p1 != 0 && i < p1, None => true });
+                        self.refs.retain(|r| match r.long_term {
+                            Some(i) => p1 != 0 && i < p1,
+                            None => true,
+                        });
                         self.max_long_term_frame_idx = if p1 == 0 { None } else { Some(p1 - 1) };
                     }
                     5 => {
@@ -473,7 +479,6 @@ impl Dpb {
         lists
     }
 }
-
 
 /// 8.2.4.3.1/8.2.4.3.2: put the picture a modification names at `idx`, move
 /// `idx` on, and drop the picture's later occurrence from the list.

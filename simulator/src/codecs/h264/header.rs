@@ -5,22 +5,19 @@ use crate::uapi::*;
 
 pub const ZIGZAG4: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
 pub const ZIGZAG8: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29,
+    22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 // Table 7-3 / 7-4, in zig-zag scan order.
 const DEFAULT_4X4_INTRA: [u8; 16] = [6, 13, 13, 20, 20, 20, 28, 28, 28, 28, 32, 32, 32, 37, 37, 42];
 const DEFAULT_4X4_INTER: [u8; 16] = [10, 14, 14, 20, 20, 20, 24, 24, 24, 24, 27, 27, 27, 30, 30, 34];
 const DEFAULT_8X8_INTRA: [u8; 64] = [
-    6, 10, 10, 13, 11, 13, 16, 16, 16, 16, 18, 18, 18, 18, 18, 23, 23, 23, 23, 23, 23, 25, 25, 25,
-    25, 25, 25, 25, 27, 27, 27, 27, 27, 27, 27, 27, 29, 29, 29, 29, 29, 29, 29, 31, 31, 31, 31, 31,
-    31, 33, 33, 33, 33, 33, 36, 36, 36, 36, 38, 38, 38, 40, 40, 42,
+    6, 10, 10, 13, 11, 13, 16, 16, 16, 16, 18, 18, 18, 18, 18, 23, 23, 23, 23, 23, 23, 25, 25, 25, 25, 25, 25, 25, 27, 27, 27, 27, 27, 27, 27, 27, 29, 29, 29,
+    29, 29, 29, 29, 31, 31, 31, 31, 31, 31, 33, 33, 33, 33, 33, 36, 36, 36, 36, 38, 38, 38, 40, 40, 42,
 ];
 const DEFAULT_8X8_INTER: [u8; 64] = [
-    9, 13, 13, 15, 13, 15, 17, 17, 17, 17, 19, 19, 19, 19, 19, 21, 21, 21, 21, 21, 21, 22, 22, 22,
-    22, 22, 22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 25, 25, 25, 25, 25, 25, 25, 27, 27, 27, 27, 27,
-    27, 28, 28, 28, 28, 28, 30, 30, 30, 30, 32, 32, 32, 33, 33, 35,
+    9, 13, 13, 15, 13, 15, 17, 17, 17, 17, 19, 19, 19, 19, 19, 21, 21, 21, 21, 21, 21, 22, 22, 22, 22, 22, 22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 25, 25, 25,
+    25, 25, 25, 25, 27, 27, 27, 27, 27, 27, 28, 28, 28, 28, 28, 30, 30, 30, 30, 32, 32, 32, 33, 33, 35,
 ];
 
 /// Scaling lists in zig-zag order (as coded in the bitstream).
@@ -96,11 +93,7 @@ fn write_scaling_list(w: &mut BitWriter, l: &[u8]) {
 
 /// Reads the n scaling lists of an SPS (fall-back rule A, fallback=None) or
 /// a PPS (rule B, fallback=Some(sps lists)).
-fn read_scaling_matrix(
-    r: &mut BitReader,
-    n8: usize,
-    fallback: Option<&ScalingLists>,
-) -> BResult<ScalingLists> {
+fn read_scaling_matrix(r: &mut BitReader, n8: usize, fallback: Option<&ScalingLists>) -> BResult<ScalingLists> {
     let mut s = ScalingLists::flat();
     for i in 0..6 + n8 {
         let present = r.flag()?;
@@ -110,11 +103,21 @@ fn read_scaling_matrix(
             s.l4[i] = if present && !use_default {
                 l
             } else if use_default {
-                if i < 3 { DEFAULT_4X4_INTRA } else { DEFAULT_4X4_INTER }
+                if i < 3 {
+                    DEFAULT_4X4_INTRA
+                } else {
+                    DEFAULT_4X4_INTER
+                }
             } else if i == 0 || i == 3 {
                 match fallback {
                     Some(f) => f.l4[i],
-                    None => if i == 0 { DEFAULT_4X4_INTRA } else { DEFAULT_4X4_INTER },
+                    None => {
+                        if i == 0 {
+                            DEFAULT_4X4_INTRA
+                        } else {
+                            DEFAULT_4X4_INTER
+                        }
+                    }
                 }
             } else {
                 s.l4[i - 1]
@@ -126,11 +129,21 @@ fn read_scaling_matrix(
             s.l8[k] = if present && !use_default {
                 l
             } else if use_default {
-                if k % 2 == 0 { DEFAULT_8X8_INTRA } else { DEFAULT_8X8_INTER }
+                if k % 2 == 0 {
+                    DEFAULT_8X8_INTRA
+                } else {
+                    DEFAULT_8X8_INTER
+                }
             } else if k < 2 {
                 match fallback {
                     Some(f) => f.l8[k],
-                    None => if k == 0 { DEFAULT_8X8_INTRA } else { DEFAULT_8X8_INTER },
+                    None => {
+                        if k == 0 {
+                            DEFAULT_8X8_INTRA
+                        } else {
+                            DEFAULT_8X8_INTER
+                        }
+                    }
                 }
             } else {
                 s.l8[k - 2]
@@ -239,11 +252,7 @@ pub fn parse_sps(nal: &[u8]) -> BResult<Sps> {
     if r.flag()? {
         c.flags |= V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE;
     }
-    let frame_cropping = if r.flag()? {
-        Some([r.ue()?, r.ue()?, r.ue()?, r.ue()?])
-    } else {
-        None
-    };
+    let frame_cropping = if r.flag()? { Some([r.ue()?, r.ue()?, r.ue()?, r.ue()?]) } else { None };
     let vui_present = r.flag()?;
     Ok(Sps { ctrl: c, scaling, frame_cropping, vui_present })
 }
@@ -291,7 +300,15 @@ pub fn parse_pps(nal: &[u8], sps_of: impl Fn(u8) -> Option<Sps>) -> BResult<Pps>
         }
         if r.flag()? {
             let t8 = c.flags & V4L2_H264_PPS_FLAG_TRANSFORM_8X8_MODE as u16 != 0;
-            let n8 = if t8 { if sps.ctrl.chroma_format_idc == 3 { 6 } else { 2 } } else { 0 };
+            let n8 = if t8 {
+                if sps.ctrl.chroma_format_idc == 3 {
+                    6
+                } else {
+                    2
+                }
+            } else {
+                0
+            };
             // Fall-back rule B refers to the SPS lists, or to Flat when the
             // SPS has none... no: rule A defaults when the SPS has none.
             let fb = sps.scaling.clone().unwrap_or_else(|| {
@@ -370,12 +387,7 @@ pub fn write_sps(c: &v4l2_ctrl_h264_sps, out: &mut Vec<u8>) {
 /// Rebuilds a PPS NAL unit.  When the scaling matrix flag is set, every list
 /// is sent explicitly (pic_scaling_list_present_flag = 1), which yields the
 /// same effective matrices as any combination of SPS/PPS lists.
-pub fn write_pps(
-    c: &v4l2_ctrl_h264_pps,
-    sps: &v4l2_ctrl_h264_sps,
-    sm: Option<&v4l2_ctrl_h264_scaling_matrix>,
-    out: &mut Vec<u8>,
-) {
+pub fn write_pps(c: &v4l2_ctrl_h264_pps, sps: &v4l2_ctrl_h264_sps, sm: Option<&v4l2_ctrl_h264_scaling_matrix>, out: &mut Vec<u8>) {
     let f = |b: u32| c.flags & b as u16 != 0;
     let mut w = BitWriter::new();
     w.ue(c.pic_parameter_set_id as u32);
@@ -400,7 +412,15 @@ pub fn write_pps(
         w.u1(sm.is_some());
         if let Some(m) = sm {
             let lists = ScalingLists::from_ctrl(m);
-            let n8 = if t8 { if sps.chroma_format_idc == 3 { 6 } else { 2 } } else { 0 };
+            let n8 = if t8 {
+                if sps.chroma_format_idc == 3 {
+                    6
+                } else {
+                    2
+                }
+            } else {
+                0
+            };
             for i in 0..6 {
                 w.u1(true);
                 write_scaling_list(&mut w, &lists.l4[i]);
@@ -482,11 +502,7 @@ impl SliceHeader {
 
 /// Parses the slice header of a slice NAL unit (NAL header byte included,
 /// no start code).
-pub fn parse_slice_header(
-    nal: &[u8],
-    sps: &v4l2_ctrl_h264_sps,
-    pps: &v4l2_ctrl_h264_pps,
-) -> BResult<SliceHeader> {
+pub fn parse_slice_header(nal: &[u8], sps: &v4l2_ctrl_h264_sps, pps: &v4l2_ctrl_h264_pps) -> BResult<SliceHeader> {
     let mut h = SliceHeader { nal_ref_idc: (nal[0] >> 5) & 3, nal_unit_type: nal[0] & 0x1f, ..Default::default() };
     let rbsp = nal_to_rbsp(&nal[1..]);
     let mut r = BitReader::new(&rbsp);
