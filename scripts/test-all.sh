@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI runs: host setup, release build of the driver (the guest
-# tests load it), then every test of the workspace: unit tests, ABI probe,
+# Everything CI runs: host setup, rustfmt and clippy (-D warnings), release
+# build of the driver (the guest tests load it), then every test of the
+# workspace: unit tests, ABI probe,
 # dlopen test, simulator end-to-end tests, and the real-kernel plane (visl
 # in a QEMU guest, built and cached under ~/.cache/hantro on first use),
 # then a short fuzz run of every fuzz target.
@@ -8,6 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 scripts/setup-host.sh
+# style and lints first: they fail in seconds
+cargo fmt --all --check
+cargo clippy --release --workspace --all-targets -- -D warnings
 # a driver with the test-only hooks (panic injection, control corruption),
 # built in the same target dir (only this crate differs, no dependency is
 # built twice) and copied aside before the plain build replaces it
