@@ -25,7 +25,6 @@ sudo_=()
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   echo "aarch64-setup: dpkg --add-architecture arm64" >&2
   "${sudo_[@]}" dpkg --add-architecture arm64
-  rm -f "$CACHE/.aarch64-apt-updated"
 fi
 pkgs=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
@@ -38,19 +37,8 @@ pkgs=(
   # the host side still needs these for bindgen and pkg-config
   libclang-dev clang pkg-config file
 )
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "aarch64-setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  # A third-party source without arm64 indices only warns; a real failure
-  # shows up in the install below.
-  "${sudo_[@]}" apt-get update -q >&2 || echo "aarch64-setup: apt-get update reported errors" >&2
-  mkdir -p "$CACHE"; touch "$CACHE/.aarch64-apt-updated"
-  "${sudo_[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
+# A third-party source without arm64 indices only warns on update.
+HOST_INSTALL_UPDATE_SOFT=1 "$here/host-install.sh" aarch64-setup "${pkgs[@]}"
 
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$RUST_TARGET"; then
   echo "aarch64-setup: rustup target add $RUST_TARGET" >&2

@@ -25,16 +25,7 @@ log() { echo "guest-arm64-build: $*" >&2; }
 t0=$(date +%s)
 
 eval "$("$here/aarch64-setup.sh")" # cross gcc, arm64 multiarch libraries
-need=()
-command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
-command -v cpio >/dev/null || need+=(cpio)
-command -v depmod >/dev/null || need+=(kmod)
-command -v xz >/dev/null || need+=(xz-utils)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  apt-get update -q >&2 || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+HOST_INSTALL_UPDATE_SOFT=1 "$here/host-install.sh" guest-arm64-build qemu-system-arm cpio kmod xz-utils
 
 tmp=$out.tmp
 rm -rf "$tmp"; mkdir -p "$tmp/debs"
@@ -218,7 +209,7 @@ chmod 755 "$ir/init"
 (cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.img"
 cp "$tmp/x/boot/vmlinuz-$kver" "$tmp/Image"
 echo "$kver" > "$tmp/kver"
-# versions of what the guest runs (guest-arm64-run.sh copies this to
+# versions of what the guest runs (guest-run.sh --arch arm64 copies this to
 # out/versions.txt and prints it): the .debs unpacked here, and the host's
 # arm64 packages that own the libraries copied into the initramfs
 {

@@ -3,7 +3,7 @@
 # decoded through the arm64 hantro_drv_video on visl by the VA client
 # (libavcodec's VA-API hwaccel, tests/clients/vaclient.c) in visl's
 # frame-based and slice-based modes, each with its visl trace.
-# Usage (host): scripts/guest-arm64-run.sh scripts/guest-arm64-h264.sh [STREAM...]
+# Usage (host): scripts/guest-run.sh --arch arm64 scripts/guest-arm64-h264.sh [STREAM...]
 # Output in out/: vainfo.txt, <s>.<mode>.va.trace and .log,
 # runs.tsv (stream mode rc seconds frames).
 set -u

@@ -19,14 +19,5 @@ pkgs=(
   # simulator: v4l2-compliance cross-check
   v4l-utils
 )
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup-host: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
+"$here/host-install.sh" setup-host "${pkgs[@]}"
 "$here/uapi-link.sh"

@@ -40,14 +40,16 @@ fn arm64_guest_h264_controls_equal_gstreamer() {
     std::fs::create_dir_all(&job).unwrap();
     let t0 = std::time::Instant::now();
     let g = Command::new("bash")
-        .arg(root.join("scripts/guest-arm64-run.sh"))
+        .arg(root.join("scripts/guest-run.sh"))
+        .arg("--arch")
+        .arg("arm64")
         .arg("--job")
         .arg(&job)
         .arg(root.join("scripts/guest-arm64-h264.sh"))
         .current_dir(&root)
         .env("HANTRO_DRIVER_SO", &so)
         .output()
-        .expect("run scripts/guest-arm64-run.sh");
+        .expect("run scripts/guest-run.sh --arch arm64");
     let gout = String::from_utf8_lossy(&g.stdout);
     let gerr = String::from_utf8_lossy(&g.stderr);
     // what the arm64 guest ran (recorded by guest-arm64-build.sh)
