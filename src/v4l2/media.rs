@@ -1,7 +1,7 @@
 //! Media controller uAPI (linux/media.h): device info, topology, requests.
 //! Struct layouts are checked against the kernel header by tests/abi.rs.
-use super::ioctl::{io, ioctl, ioctl_none, ior, iowr, V4l2Result};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use super::ioctl::{ioctl, iowr, v4l2r_call, V4l2Error, V4l2Result};
+use std::os::fd::RawFd;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -89,9 +89,6 @@ pub const MEDIA_LNK_FL_INTERFACE_LINK: u32 = 1 << 28;
 
 pub const MEDIA_IOC_DEVICE_INFO: libc::c_ulong = iowr::<media_device_info>(b'|', 0x00);
 pub const MEDIA_IOC_G_TOPOLOGY: libc::c_ulong = iowr::<media_v2_topology>(b'|', 0x04);
-pub const MEDIA_IOC_REQUEST_ALLOC: libc::c_ulong = ior::<libc::c_int>(b'|', 0x05);
-pub const MEDIA_REQUEST_IOC_QUEUE: libc::c_ulong = io(b'|', 0x80);
-pub const MEDIA_REQUEST_IOC_REINIT: libc::c_ulong = io(b'|', 0x81);
 
 pub fn cstr(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
@@ -184,20 +181,35 @@ fn decoders_of(ents: &[media_v2_entity], ifs: &[media_v2_interface], links: &[me
     out
 }
 
-/// A media request fd.
-pub fn request_alloc(media_fd: RawFd) -> V4l2Result<OwnedFd> {
-    let mut fd: libc::c_int = -1;
-    ioctl(media_fd, MEDIA_IOC_REQUEST_ALLOC, "MEDIA_IOC_REQUEST_ALLOC", &mut fd)?;
-    // SAFETY: on success the kernel returned a new fd that we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// A media request (v4l2r's: the fd is closed on drop).
+pub use v4l2r::ioctl::Request;
+
+fn request_errno(e: v4l2r::ioctl::RequestError) -> Result<(), v4l2r::nix::errno::Errno> {
+    match e {
+        v4l2r::ioctl::RequestError::IoctlError(errno) => Err(errno),
+        _ => Err(v4l2r::nix::errno::Errno::EINVAL),
+    }
 }
 
-pub fn request_queue(req_fd: RawFd) -> V4l2Result<()> {
-    ioctl_none(req_fd, MEDIA_REQUEST_IOC_QUEUE, "MEDIA_REQUEST_IOC_QUEUE")
+/// MEDIA_IOC_REQUEST_ALLOC on the media node.
+pub fn request_alloc(media_fd: RawFd) -> V4l2Result<Request> {
+    let mut out = None;
+    v4l2r_call("MEDIA_IOC_REQUEST_ALLOC", || match Request::alloc(&media_fd) {
+        Ok(r) => {
+            out = Some(r);
+            Ok(())
+        }
+        Err(e) => request_errno(e),
+    })?;
+    out.ok_or(V4l2Error::Ioctl { name: "MEDIA_IOC_REQUEST_ALLOC", errno: libc::EIO })
 }
 
-pub fn request_reinit(req_fd: RawFd) -> V4l2Result<()> {
-    ioctl_none(req_fd, MEDIA_REQUEST_IOC_REINIT, "MEDIA_REQUEST_IOC_REINIT")
+pub fn request_queue(req: &Request) -> V4l2Result<()> {
+    v4l2r_call("MEDIA_REQUEST_IOC_QUEUE", || req.queue().or_else(request_errno))
+}
+
+pub fn request_reinit(req: &Request) -> V4l2Result<()> {
+    v4l2r_call("MEDIA_REQUEST_IOC_REINIT", || req.reinit().or_else(request_errno))
 }
 
 #[cfg(test)]

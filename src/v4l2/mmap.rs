@@ -1,64 +1,44 @@
 //! mmap'ed V4L2 buffers and DMA-BUF CPU-access bracketing.
-use super::ioctl::{ioctl, iow, last_errno, V4l2Error, V4l2Result};
-use std::os::fd::RawFd;
+use super::ioctl::{ioctl, iow, V4l2Error, V4l2Result};
+use std::os::fd::{BorrowedFd, RawFd};
+use v4l2r::ioctl::{IntoErrno, PlaneMapping};
 
-/// A shared, read-write mapping of one buffer plane; unmapped on drop.
-pub struct Mapping {
-    ptr: *mut u8,
-    len: usize,
-}
-
-// SAFETY: the mapping is plain shared memory; all access goes through
-// &self/&mut self methods, and callers serialise writers with their locks.
-unsafe impl Send for Mapping {}
-// SAFETY: as above; readers take shared slices only.
-unsafe impl Sync for Mapping {}
+/// A shared, read-write mapping of one buffer plane (v4l2r's mmap);
+/// unmapped on drop.
+pub struct Mapping(PlaneMapping);
 
 impl Mapping {
-    pub fn new(fd: RawFd, offset: u32, len: usize) -> V4l2Result<Mapping> {
-        if len == 0 {
-            return Err(V4l2Error::Unsupported("zero-length buffer".into()));
+    pub fn new(fd: BorrowedFd<'_>, offset: u32, len: usize) -> V4l2Result<Mapping> {
+        let length = u32::try_from(len).ok().filter(|&l| l > 0).ok_or_else(|| V4l2Error::Unsupported(format!("buffer plane of {len} bytes")))?;
+        match v4l2r::ioctl::mmap(&fd, offset, length) {
+            Ok(m) => Ok(Mapping(m)),
+            Err(e) => {
+                let errno = e.into_errno();
+                log::error!("mmap of {len} bytes at {offset:#x} failed: errno {errno}");
+                Err(V4l2Error::Sys { call: "mmap", errno })
+            }
         }
-        // SAFETY: mapping `len` bytes of a V4L2 buffer at the offset the
-        // kernel reported for it; the result is checked before use.
-        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, offset as libc::off_t) };
-        if p == libc::MAP_FAILED {
-            let errno = last_errno();
-            log::error!("mmap of {len} bytes at {offset:#x} failed: errno {errno}");
-            return Err(V4l2Error::Sys { call: "mmap", errno });
-        }
-        Ok(Mapping { ptr: p as *mut u8, len })
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.is_empty()
     }
 
-    pub fn as_ptr(&self) -> *mut u8 {
-        self.ptr
+    /// For a mapping handed to a client (vaDeriveImage).
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr()
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: ptr/len describe a live mapping owned by self.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        &self.0
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as above, and &mut self gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly the region mmap returned.
-        unsafe {
-            libc::munmap(self.ptr as *mut libc::c_void, self.len);
-        }
+        &mut self.0
     }
 }
 

@@ -48,7 +48,7 @@ struct CaptureBuf {
 struct OutputSlot {
     index: u32,
     map: Mapping,
-    request: OwnedFd,
+    request: media::Request,
     busy: bool,
     /// MEDIA_REQUEST_IOC_REINIT failed after its last use: retried before
     /// the slot is used again (a completed request takes no new controls).
@@ -218,7 +218,7 @@ impl Session {
         for index in first..first + count {
             let planes = self.node.query_buffer(Queue::Output, index)?;
             let p = planes.first().ok_or_else(|| V4l2Error::Unsupported("OUTPUT buffer without planes".into()))?;
-            let map = Mapping::new(self.node.raw(), p.mem_offset, p.length as usize)?;
+            let map = Mapping::new(self.node.fd(), p.mem_offset, p.length as usize)?;
             let request = media::request_alloc(self.media.as_raw_fd())?;
             st.slots.push(OutputSlot { index, map, request, busy: false, needs_reinit: false });
         }
@@ -288,7 +288,7 @@ impl Session {
         while st.out_streaming {
             let Some(d) = self.node.dequeue_buffer(Queue::Output)? else { break };
             if let Some(si) = st.slots.iter().position(|s| s.index == d.index) {
-                if let Err(e) = media::request_reinit(st.slots[si].request.as_raw_fd()) {
+                if let Err(e) = media::request_reinit(&st.slots[si].request) {
                     log::error!("{e}");
                     st.slots[si].needs_reinit = true;
                 }
@@ -399,7 +399,7 @@ impl Session {
                         return false;
                     }
                     if s.needs_reinit {
-                        match media::request_reinit(s.request.as_raw_fd()) {
+                        match media::request_reinit(&s.request) {
                             Ok(()) => s.needs_reinit = false,
                             Err(e) => {
                                 log::warn!("OUTPUT slot {} still unusable: {e}", s.index);
@@ -447,7 +447,7 @@ impl Session {
         let r = self.submit_locked(&mut st, si, sub, timeout);
         if r.is_err() && !st.in_flight.iter().any(|f| f.slot == si) {
             let slot = &mut st.slots[si];
-            slot.needs_reinit = media::request_reinit(slot.request.as_raw_fd()).is_err();
+            slot.needs_reinit = media::request_reinit(&slot.request).is_err();
             slot.busy = false;
         }
         r
@@ -519,7 +519,7 @@ impl Session {
         st.in_flight.push_back(InFlight { slot: si, target, refs: RefList::new(sub.refs) });
         #[cfg(feature = "bench-counters")]
         crate::v4l2::counters::request_queued(st.in_flight.len());
-        if let Err(e) = media::request_queue(req) {
+        if let Err(e) = media::request_queue(&st.slots[si].request) {
             log::error!("{e}");
             st.in_flight.pop_back();
             // The OUTPUT buffer is bound to a request that will never run.
@@ -587,7 +587,7 @@ impl Session {
             st.out_streaming = false;
         }
         for s in st.slots.iter_mut() {
-            s.needs_reinit = media::request_reinit(s.request.as_raw_fd()).is_err();
+            s.needs_reinit = media::request_reinit(&s.request).is_err();
             s.busy = false;
         }
         st.in_flight.clear();
@@ -630,7 +630,7 @@ impl Session {
         if cb.maps.len() != cb.planes.len() {
             cb.maps.clear();
             for p in &cb.planes {
-                cb.maps.push(Mapping::new(self.node.raw(), p.mem_offset, p.length as usize)?);
+                cb.maps.push(Mapping::new(self.node.fd(), p.mem_offset, p.length as usize)?);
             }
         }
         Ok(())
@@ -668,8 +668,8 @@ impl Session {
         self.ensure_exported(cb, index)?;
         self.ensure_mapped(cb)?;
         // Planes come from the kernel's QUERYBUF: no indexing on them.
-        match (cb.maps.first(), cb.dmabuf.first()) {
-            (Some(m), Some(fd)) => Ok((m.as_ptr(), m.len(), fd.as_raw_fd())),
+        match (cb.maps.first_mut(), cb.dmabuf.first()) {
+            (Some(m), Some(fd)) => Ok((m.as_mut_ptr(), m.len(), fd.as_raw_fd())),
             _ => Err(V4l2Error::Unsupported(format!("CAPTURE buffer {index} has no planes"))),
         }
     }
