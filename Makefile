@@ -3,7 +3,9 @@
 #   make                  release build
 #   make stage            target/stage/hantro_drv_video.so, for LIBVA_DRIVERS_PATH
 #   make install          into libva's driver dir (pkg-config libva driverdir),
-#                         plus <name>_drv_video.so links for DRM_NAMES
+#                         plus <name>_drv_video.so links for DRM_NAMES and
+#                         the udev rule giving the seat's user the decoder
+#                         nodes (UDEVRULESDIR, default $(PREFIX)/lib/udev/rules.d)
 #                         PREFIX / DESTDIR / DRIVERDIR override the location
 #   make test             everything CI runs (same as scripts/test-all.sh)
 #   make aarch64          cross build for aarch64-unknown-linux-gnu (installs the
@@ -18,6 +20,8 @@ DRIVERDIR ?= $(shell $(PKG_CONFIG) --variable=driverdir libva 2>/dev/null | sed 
 ifeq ($(DRIVERDIR),)
 DRIVERDIR := $(PREFIX)/lib/dri
 endif
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+UDEV_RULE := 70-hantro_drv_video.rules
 
 TARGET_DIR := target$(if $(TARGET),/$(TARGET))/$(PROFILE)
 SO := $(TARGET_DIR)/libhantro_drv_video.so
@@ -49,6 +53,7 @@ DRM_NAMES ?= panfrost panthor lima etnaviv rockchip sun4i-drm imx-drm imx-dcss m
 install: build
 	install -d "$(DESTDIR)$(DRIVERDIR)"
 	install -m 0644 $(SO) "$(DESTDIR)$(DRIVERDIR)/hantro_drv_video.so"
+	install -D -m 0644 packaging/$(UDEV_RULE) "$(DESTDIR)$(UDEVRULESDIR)/$(UDEV_RULE)"
 	@cd "$(DESTDIR)$(DRIVERDIR)" && for n in $(DRM_NAMES); do \
 	  l="$${n}_drv_video.so"; \
 	  if [ -e "$$l" -o -L "$$l" ] && [ "$$(readlink "$$l")" != hantro_drv_video.so ]; then \
@@ -63,7 +68,7 @@ uninstall:
 	  l="$${n}_drv_video.so"; \
 	  if [ -L "$$l" ] && [ "$$(readlink "$$l")" = hantro_drv_video.so ]; then rm -f "$$l"; fi; \
 	done; true
-	rm -f "$(DESTDIR)$(DRIVERDIR)/hantro_drv_video.so"
+	rm -f "$(DESTDIR)$(DRIVERDIR)/hantro_drv_video.so" "$(DESTDIR)$(UDEVRULESDIR)/$(UDEV_RULE)"
 
 test:
 	scripts/test-all.sh

@@ -196,6 +196,11 @@ fn make_install_links_every_board_name_and_uninstall_removes_them() {
         assert!(std::fs::symlink_metadata(&l).unwrap().file_type().is_symlink(), "{} is not a symlink", l.display());
         assert_eq!(std::fs::read_link(&l).unwrap(), PathBuf::from("hantro_drv_video.so"), "{} must be a relative link in the same directory", l.display());
     }
+    // The udev rule that gives the seat's user the decoder nodes.
+    let rule = dest.join("usr/lib/udev/rules.d/70-hantro_drv_video.rules");
+    let text = std::fs::read_to_string(&rule).unwrap_or_else(|e| panic!("{}: {e}", rule.display()));
+    assert!(text.lines().any(|l| l.starts_with("SUBSYSTEM==\"media\"") && l.contains("TAG+=\"uaccess\"")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("SUBSYSTEM==\"video4linux\"") && l.contains("TAG+=\"uaccess\"")), "{text}");
     // DRM_NAMES overrides the list.
     let only = install("zero-config-only", &["DRM_NAMES=panfrost"]);
     assert_eq!(drivers_in(&only), ["hantro_drv_video.so", "panfrost_drv_video.so"]);
@@ -203,6 +208,7 @@ fn make_install_links_every_board_name_and_uninstall_removes_them() {
     std::fs::write(dir.join("other_drv_video.so"), b"x").unwrap();
     make("uninstall", &dest, &[]);
     assert_eq!(drivers_in(&dir), ["other_drv_video.so"], "uninstall must remove hantro_drv_video.so and every link, only those");
+    assert!(!rule.exists(), "uninstall must remove {}", rule.display());
 }
 
 #[test]

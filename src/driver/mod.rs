@@ -4,6 +4,7 @@
 pub mod buffer;
 pub mod caps;
 pub mod context;
+pub mod diagnose;
 pub mod error;
 pub mod export;
 pub mod image;
@@ -73,6 +74,7 @@ impl Driver {
 
     pub fn with_decoders(settings: settings::Settings, decoders: Vec<DecoderInfo>) -> VaResult<Driver> {
         let routes = caps::routes(&decoders);
+        diagnose::report(&decoders, &routes);
         if routes.is_empty() {
             let what: Vec<String> = decoders.iter().map(|d| format!("{} ({})", d.video_path, d.driver)).collect();
             return Err(VaError::Unknown(format!("decoders found ({}) but none decodes a format this driver supports", what.join(", "))));

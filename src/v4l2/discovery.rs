@@ -73,6 +73,11 @@ pub enum DiscoveryError {
 impl std::fmt::Display for DiscoveryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            DiscoveryError::Refused { path, error } if error.errno() == Some(libc::EACCES) && !seccomp_filtered() => {
+                // No sandbox filters this process: the kernel refused the
+                // node's permissions.
+                write!(f, "{path}: permission denied ({error}){}", access_hint(path))
+            }
             DiscoveryError::Refused { path, error } => {
                 write!(
                     f,
@@ -95,6 +100,40 @@ impl std::fmt::Display for DiscoveryError {
                 )
             }
         }
+    }
+}
+
+/// Whether a seccomp filter (a sandbox: Firefox's RDD process, a
+/// Flatpak...) runs on this process (`Seccomp: 2` in /proc/self/status).
+fn seccomp_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status").map(|s| s.lines().any(|l| l.split_whitespace().eq(["Seccomp:", "2"]))).unwrap_or(false)
+}
+
+/// The group owning `gid`, from /etc/group.
+fn group_name(gid: u32) -> Option<String> {
+    std::fs::read_to_string("/etc/group").ok()?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == gid).then(|| name.to_string())
+    })
+}
+
+/// How a user gets access to a device node they may not open.
+fn access_hint(path: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let rule = "or install the driver's udev rule (70-hantro_drv_video.rules, installed by `make install`, gives the logged-in user access)";
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let group = group_name(m.gid()).unwrap_or_else(|| m.gid().to_string());
+            format!(
+                ": the node is mode {:04o}, owner uid {}, group '{group}'; add this user to group '{group}' \
+                 (`sudo usermod -aG {group} $USER`, then log in again), {rule}",
+                m.mode() & 0o7777,
+                m.uid()
+            )
+        }
+        Err(_) => format!(": this user may not open it; add the user to the group owning it (usually 'video'), {rule}"),
     }
 }
 
@@ -254,7 +293,12 @@ pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<Dec
     let (node, caps) = VideoNode::open(video_path)?;
     let mut coded = Vec::new();
     let offered = node.enum_formats(Queue::Output);
-    log::debug!("{video_path}: OUTPUT formats {}", offered.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","));
+    log::info!(
+        "{video_path} ({}): OUTPUT formats {}; of these the driver decodes {}",
+        caps.driver,
+        offered.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","),
+        offered.iter().filter(|f| probes.iter().any(|p| p.fourcc == **f)).map(|f| formats::name(*f)).collect::<Vec<_>>().join(",")
+    );
     for p in probes.iter().filter(|p| offered.contains(&p.fourcc)) {
         let fourcc = p.fourcc;
         let sizes = node.frame_sizes(fourcc).unwrap_or(FrameSizes {

@@ -57,6 +57,26 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     for p in ["VAProfileH264ConstrainedBaseline", "VAProfileH264Main", "VAProfileH264High"] {
         assert!(vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "{p} missing:\n{vainfo}");
     }
+    // Diagnostics (`HANTRO_LOG=info vainfo`): the decoder, what it offers,
+    // what is advertised and why the rest is not; for a user who may not
+    // open the nodes, the permission problem and its fix.
+    let diag = read("diagnose.txt");
+    eprintln!("--- HANTRO_LOG=info vainfo ---\n{diag}");
+    for want in ["decoder visl (visl", "/dev/media0 + /dev/video0", "S264: ", "CAPTURE NV12", "advertised: VA profile 7 (H.264) on /dev/video0", "vainfo rc=0"]
+    {
+        assert!(diag.contains(want), "diagnostics lack {want:?}:\n{diag}");
+    }
+    // visl offers every stateless format: each registered codec other than
+    // H.264 is either advertised or explained.
+    assert!(!diag.contains("not advertised: H.264"), "{diag}");
+    let nobody = read("diagnose-nobody.txt");
+    eprintln!("--- HANTRO_LOG=info vainfo as uid 65534 ---\n{nobody}");
+    assert!(
+        nobody.contains("/dev/media0: permission denied") && nobody.contains("add this user to group") && nobody.contains("70-hantro_drv_video.rules"),
+        "no permission diagnosis for a user without access:\n{nobody}"
+    );
+    assert!(!nobody.contains("vainfo rc=0") && !nobody.contains("MOZ_DISABLE_RDD_SANDBOX"), "{nobody}");
+
     // Firefox's own probe, real binary from firefox-esr.
     let vaapitest = read("vaapitest.txt");
     eprintln!("--- vaapitest ---\n{vaapitest}");

@@ -7,7 +7,7 @@
 #   3. mpv --hwdec=vaapi-copy on a few streams (driver log + visl trace count
 #      its pictures)
 # Usage (host): scripts/guest-run.sh tests/guest/h264-suite.sh [STREAM...]
-# Output in out/: vainfo.txt, vaapitest.txt, <s>.<mode>.{gst,ffmpeg,gstva}.trace
+# Output in out/: vainfo.txt, diagnose.txt, diagnose-nobody.txt, vaapitest.txt, <s>.<mode>.{gst,ffmpeg,gstva}.trace
 # and .log, mpv-<s>.{log,mpvlog,trace}, runs.tsv (stream mode client rc seconds)
 set -u
 . /job/lib.sh
@@ -17,6 +17,20 @@ cd /job
 
 va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
 echo "vainfo rc=$?" >> out/vainfo.txt
+# the diagnostics a user is told to run (README "Troubleshooting"), as root
+# and as a user who may not open the decoder nodes
+va_env HANTRO_LOG=info vainfo --display drm --device /dev/dri/renderD128 > out/diagnose.txt 2>&1
+echo "vainfo rc=$?" >> out/diagnose.txt
+# the guest has no udev: give the nodes what Debian's udev rules give them
+# (render nodes 0666; video4linux and media nodes root:video 0660)
+chmod 0666 /dev/dri/renderD128
+chgrp video /dev/media0 /dev/video0 && chmod 0660 /dev/media0 /dev/video0
+ls -l /dev/media0 /dev/video0 > out/diagnose-nobody.txt 2>&1
+# (/job is root's: the driver goes where uid 65534 can read it)
+mkdir -p /tmp/nobody-drv && cp /job/driver/hantro_drv_video.so /tmp/nobody-drv/ && chmod -R a+rX /tmp/nobody-drv
+env LIBVA_DRIVERS_PATH=/tmp/nobody-drv LIBVA_DRIVER_NAME=hantro HANTRO_LOG=info \
+  setpriv --reuid=65534 --regid=65534 --clear-groups vainfo --display drm --device /dev/dri/renderD128 >> out/diagnose-nobody.txt 2>&1
+echo "vainfo rc=$?" >> out/diagnose-nobody.txt
 if [ -x /usr/lib/firefox-esr/vaapitest ]; then
   va_env /usr/lib/firefox-esr/vaapitest -d /dev/dri/renderD128 > out/vaapitest.txt 2>&1
   echo "vaapitest rc=$?" >> out/vaapitest.txt

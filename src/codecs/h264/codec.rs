@@ -307,6 +307,16 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_menu_without_a_va_profile_is_explained() {
+        // only Extended (3): no VA profile; the diagnostics say why
+        let ds = [dec("/dev/video0", &[formats::H264_SLICE], &[formats::NV12], &[3])];
+        let r = routes(&ds);
+        assert!(r.is_empty());
+        let why = crate::driver::diagnose::why_not(&H264, &ds, &r).expect("not advertised");
+        assert!(why.contains("offers S264 but what it reports allows no VA profile") && why.contains(&format!("{:#x}=[3]", MENUS[2])), "{why}");
+    }
+
+    #[test]
     fn unusable_capture_format_is_not_advertised() {
         assert!(routes(&[dec("/dev/video0", &[formats::H264_SLICE], &[formats::NV12_4L4], &[])]).is_empty());
         assert_eq!(routes(&[dec("/dev/video0", &[formats::H264_SLICE], &[formats::NV12_32L32], &[])]).len(), 3);
