@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Generate the H.264 test corpus deterministically with the host's ffmpeg +
-# libx264 (bit-exact flags, one thread, synthetic lavfi sources), into OUTDIR.
+# libx264 (bit-exact flags, one thread, synthetic lavfi sources), plus the
+# streams x264 cannot make (PAFF fields, long-term references, MMCO, POC
+# types 1/2, wraps: gen_*, written by testplane's h264gen), into OUTDIR.
 # Nothing here goes into git: the corpus is regenerated (and cached by the
 # callers) at test time.
 #
@@ -15,10 +17,12 @@ out=$1
 command -v ffmpeg >/dev/null || { echo "corpus: ffmpeg not found" >&2; exit 1; }
 ffmpeg -hide_banner -h encoder=libx264 >/dev/null 2>&1 ||
   { echo "corpus: ffmpeg has no libx264 encoder" >&2; exit 1; }
-recipe=$(sha256sum "$0" | cut -c1-16)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+gen_src=("$repo/testplane/src/bin/h264gen.rs" "$repo/simulator/src/bits.rs")
+recipe=$(cat "$0" "${gen_src[@]}" | sha256sum | cut -c1-16)
 mkdir -p "$out"
 if [ "$(cat "$out/.recipe" 2>/dev/null)" != "$recipe" ]; then
-  rm -f "$out"/*.h264 "$out"/*.mp4 "$out"/manifest.tsv "$out"/*.cqm
+  rm -f "$out"/*.h264 "$out"/*.mp4 "$out"/manifest.tsv "$out"/*.cqm "$out"/gen.tsv
   echo "$recipe" > "$out/.recipe"
 fi
 manifest=$out/manifest.tsv.new
@@ -93,5 +97,14 @@ enc full_hd           10 1920x1080 "$(ts 1920x1080)" high \
   "bframes=2:ref=3" 1 "1920x1080 (1088 coded, cropped)"
 enc odd_size          12 210x142   "$(ts 210x142)" main \
   "bframes=1:ref=2" 0 "210x142: not a multiple of 16 (cropped)"
+# The generated streams (tiny build of its own target dir: no lock shared
+# with a cargo that may be running the tests that called this script).
+if [ ! -s "$out/gen.tsv" ]; then
+  cargo build --release -q -p testplane --bin h264gen --manifest-path "$repo/Cargo.toml" \
+    --target-dir "$repo/target/corpus-tools" >&2
+  "$repo/target/corpus-tools/release/h264gen" "$out" > "$out/gen.tsv.tmp"
+  mv "$out/gen.tsv.tmp" "$out/gen.tsv"
+fi
+cat "$out/gen.tsv" >> "$manifest"
 mv "$manifest" "$out/manifest.tsv"
 echo "$out"
