@@ -16,7 +16,8 @@ use testplane::guest::{read_manifest, repo_root, run_script, versions_in};
 use testplane::visl::analyse_text;
 
 /// Same as guest_va_h264.rs: fields VA-API does not carry.
-const NOT_IN_VA: [&str; 3] = ["sps.level_idc", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
+const NOT_IN_VA: [&str; 4] =
+    ["sps.level_idc", "sps.constraint_set_flags", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
 
 #[test]
 fn arm64_guest_h264_controls_equal_gstreamer() {

@@ -20,12 +20,19 @@ use testplane::visl::analyse_text;
 /// other field of every control is compared.
 /// - `sps.level_idc`: not in VAPictureParameterBufferH264 (the driver
 ///   derives the lowest level whose limits fit; x264 may signal a higher one).
+/// - `sps.constraint_set_flags`: not in VAPictureParameterBufferH264 either;
+///   the driver puts what the VA profile implies (SET1 for Main, as x264
+///   writes) and encoders differ (h264gen's Main streams set none). Of the
+///   stateless decoders only rkvdec reads a flag, constraint_set3 (level 1b
+///   in Baseline/Main, the intra profiles in High), which none of the VA
+///   profiles advertised implies; the driver leaves it clear.
 /// - `pps.num_ref_idx_l{0,1}_default_active_minus1`: VA only has each slice's
 ///   active counts; the driver learns the PPS default from slices that do not
 ///   override it, and cannot know it while every slice overrides (then the
 ///   default is unused by the decoding process and by the hardware, which
 ///   reads the override from the slice header).
-const NOT_IN_VA: [&str; 3] = ["sps.level_idc", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
+const NOT_IN_VA: [&str; 4] =
+    ["sps.level_idc", "sps.constraint_set_flags", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
 
 fn driver_so() -> PathBuf {
     let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
