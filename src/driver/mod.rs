@@ -31,7 +31,11 @@ pub const MAX_ENTRYPOINTS: i32 = 4;
 pub const MAX_ATTRIBUTES: i32 = 16;
 pub const MAX_IMAGE_FORMATS: i32 = 4;
 pub const MAX_SUBPIC_FORMATS: i32 = 1;
-pub const MAX_DISPLAY_ATTRIBUTES: i32 = 1;
+/// A decoder has no display attributes (brightness, rotation, ...): 0
+/// tells clients so (libva-utils' test_va_api then expects
+/// vaQueryDisplayAttributes to list none and vaGet/SetDisplayAttributes
+/// to be VA_STATUS_ERROR_UNIMPLEMENTED, which they are).
+pub const MAX_DISPLAY_ATTRIBUTES: i32 = 0;
 
 /// A VA config: profile, entrypoint, chosen RT format, routed device.
 #[derive(Debug, Clone)]
@@ -174,6 +178,15 @@ impl Driver {
                     }
                 }
                 va::VAConfigAttribMaxPictureWidth | va::VAConfigAttribMaxPictureHeight => {}
+                // An attribute VA defines but this config does not support
+                // (vaGetConfigAttributes says VA_ATTRIB_NOT_SUPPORTED): no
+                // value is in its (empty) set of supported values, so the
+                // value is invalid, as test_va_api's CreateConfigPackedHeaders
+                // holds and Mesa answers for EncPackedHeaders on a decoder.
+                t if t < va::VAConfigAttribTypeMax => {
+                    return Err(VaError::InvalidValue(format!("config attribute {t} (value {:#x}) is not supported by a decoder", a.value)))
+                }
+                // A type this libva does not know.
                 _ => return Err(VaError::AttrNotSupported),
             }
         }
