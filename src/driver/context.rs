@@ -111,8 +111,13 @@ impl Driver {
         }
         let (w, h) = (width as u32, height as u32);
         let r = &config.route;
-        if w > r.max_width || h > align16(r.max_height) || w < r.min_width.min(16) || h < r.min_height.min(16) {
-            return Err(VaError::ResolutionNotSupported);
+        // Exactly the range vaQuerySurfaceAttributes and vaGetConfigAttributes
+        // tell for this profile (what the device reported, see
+        // Codec::picture_sizes): a client that checked them is never refused,
+        // one that did not learns it here rather than at the first decode.
+        if !r.size_fits(w, h) {
+            return Err(VaError::ResolutionNotSupported
+                .context(format!("{w}x{h} is outside {}x{}..{}x{} for profile {}", r.min_width, r.min_height, r.max_width, r.max_height, config.profile)));
         }
         let mut surfaces = Vec::with_capacity(targets.len());
         for &t in targets {
