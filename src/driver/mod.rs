@@ -163,7 +163,10 @@ impl Driver {
         if entrypoint != va::VAEntrypointVLD {
             return Err(VaError::UnsupportedEntrypoint);
         }
-        let mut rt_format = va::VA_RT_FORMAT_YUV420;
+        // Default: 8-bit 4:2:0 where the profile has it, else its first RT
+        // format (a 10-bit-only profile must not default to one it lacks).
+        let mut rt_format =
+            if route.rt_formats & va::VA_RT_FORMAT_YUV420 != 0 { va::VA_RT_FORMAT_YUV420 } else { 1 << route.rt_formats.trailing_zeros().min(31) };
         for a in attribs {
             match a.type_ {
                 va::VAConfigAttribRTFormat => {

@@ -239,8 +239,20 @@ impl Driver {
         if width == 0 || height == 0 || count == 0 {
             return Err(VaError::InvalidParameter(format!("{count} surfaces of {width}x{height}")));
         }
-        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| self.routes.iter().any(|r| r.rt_formats & rt_format != 0))
-        else {
+        let supported = |rt: u32| self.routes.iter().any(|r| r.rt_formats & rt != 0);
+        // Like Mesa: a pixel format attribute decides the surface format
+        // (and so its RT format); test_va_api creates YUV420 surfaces with
+        // each pixel format vaQuerySurfaceAttributes lists (P010 too).
+        let pixel_format = attribs
+            .iter()
+            .filter(|a| a.type_ == va::VASurfaceAttribPixelFormat && a.value.type_ == va::VAGenericValueTypeInteger)
+            .map(|a| unsafe_int(a) as u32)
+            .next_back();
+        let rt_format = match pixel_format.and_then(|pf| RT_FOURCCS.iter().find(|(rt, f)| *f == pf && supported(*rt))) {
+            Some(&(rt, _)) => rt,
+            None => rt_format,
+        };
+        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| supported(rt_format)) else {
             return Err(VaError::UnsupportedRtFormat);
         };
         for a in attribs {
