@@ -3,9 +3,9 @@
 //! life, so it can be exported, mapped or read before its first decode, in
 //! whatever order the client creates configs, contexts and surfaces.
 //!
-//! A VA surface is not bounded by a decoder's limits (va.h sets none; Mesa,
-//! intel-media-driver and nvidia-vaapi-driver allocate any size, and
-//! libva-utils' test_va_api creates 8192x8192 and 10240x10240 surfaces for
+//! A VA surface is not bounded by a decoder's limits (va.h sets none; Mesa
+//! refuses only a zero size, nvidia-vaapi-driver backs a surface only when
+//! it is needed, and libva-utils' test_va_api creates 8192x8192 and 10240x10240 surfaces for
 //! every decode profile). A surface larger than the device decodes has no
 //! CAPTURE buffer to live in: it is created without storage. It can be
 //! destroyed, synced and queried; nothing can be decoded into it (no
@@ -25,8 +25,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Largest surface or image side the driver takes, whatever the device:
-/// 16384, the largest any VA driver advertises (intel-media-driver's HEVC
-/// and JPEG limits), and what a VAImage (16-bit sides) can describe. Beyond
+/// 16384, the bound vaCreateImage already had (VAImage sides are 16-bit;
+/// no stateless decoder comes near it). Beyond
 /// it vaCreateSurfaces says VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED.
 pub const MAX_PICTURE_SIDE: u32 = 16384;
 
