@@ -536,6 +536,16 @@ static void surface_context_tests(VAProfile p, VAEntrypoint e)
                 STATUS(VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED,
                        vaExportSurfaceHandle(dpy, s[0], VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2, VA_EXPORT_SURFACE_READ_ONLY | VA_EXPORT_SURFACE_COMPOSED_LAYERS, &d),
                        "vaExportSurfaceHandle");
+                VAImageFormat nv12 = {.fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12};
+                VAImage small;
+                if (vaCreateImage(dpy, &nv12, 64, 64, &small) == VA_STATUS_SUCCESS) {
+                    STATUS(VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, vaGetImage(dpy, s[0], 0, 0, 64, 64, small.image_id), "vaGetImage");
+                    STATUS(VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED, vaPutImage(dpy, s[0], small.image_id, 0, 0, 64, 64, 0, 0, 64, 64),
+                           "vaPutImage");
+                    STATUS(VA_STATUS_SUCCESS, vaDestroyImage(dpy, small.image_id), "vaDestroyImage");
+                } else {
+                    CHECK(0, "vaCreateImage(NV12 64x64) failed");
+                }
             }
         }
         if (st == VA_STATUS_SUCCESS)
