@@ -5,8 +5,9 @@
 //!
 //! A VA surface is not bounded by a decoder's limits (va.h sets none; Mesa
 //! refuses only a zero size, nvidia-vaapi-driver backs a surface only when
-//! it is needed, and libva-utils' test_va_api creates 8192x8192 and 10240x10240 surfaces for
-//! every decode profile). A surface larger than the device decodes has no
+//! it is needed, and libva-utils' test_va_api creates 8192x8192 and
+//! 10240x10240 surfaces for every decode profile). A surface larger than
+//! the device decodes has no
 //! CAPTURE buffer to live in: it is created without storage. It can be
 //! destroyed, synced and queried; nothing can be decoded into it (no
 //! context of its size exists, vaCreateContext refuses it), and calls that
