@@ -16,6 +16,7 @@
 //! submission.
 use super::ctrl::CtrlSet;
 use crate::ffi::{pod, va};
+use crate::v4l2::device::FrameSizes;
 use crate::v4l2::discovery::{CodedCaps, Probe};
 use smallvec::SmallVec;
 
@@ -121,6 +122,16 @@ pub trait Codec: Sync {
     /// VA profiles (and their RT formats) with a decode path, given what
     /// discovery found on one device.
     fn profiles(&self, caps: &CodedCaps) -> Vec<ProfileCaps>;
+    /// Coded picture sizes `profile` can be decoded at on a device that
+    /// reported `caps` (VIDIOC_ENUM_FRAMESIZES). vaQuerySurfaceAttributes,
+    /// vaGetConfigAttributes (MaxPictureWidth/Height) and vaCreateContext
+    /// all tell and enforce exactly these limits. A codec narrows them
+    /// where its profiles or levels cap the size below the device's range;
+    /// by default, the device's range.
+    fn picture_sizes(&self, caps: &CodedCaps, profile: va::VAProfile) -> FrameSizes {
+        let _ = profile;
+        caps.sizes
+    }
     /// The VA buffer types of a picture besides slice parameter/data pairs
     /// (picture parameters, IQ matrix, probability and Huffman tables...);
     /// others are ignored by vaRenderPicture.

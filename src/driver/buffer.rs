@@ -169,8 +169,9 @@ impl Driver {
         let ptr = match &mut g.store {
             Store::Host(v) => v.as_mut_ptr(),
             Store::Surface { surface, mapped } => {
-                surface.sync(surface.backing.sync_timeout).or_else(|e| if e == VaError::DecodingError { Ok(()) } else { Err(e) })?;
-                let (p, _len, dmabuf) = surface.backing.session.persistent_map(surface.index)?;
+                let st = surface.backed()?;
+                surface.sync(st.backing.sync_timeout).or_else(|e| if e == VaError::DecodingError { Ok(()) } else { Err(e) })?;
+                let (p, _len, dmabuf) = st.backing.session.persistent_map(st.index)?;
                 if mapped.is_none() {
                     *mapped = Some(CpuAccess::begin(dmabuf, true)?);
                 }

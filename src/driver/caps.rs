@@ -26,6 +26,11 @@ impl Route {
         RT_FOURCCS.iter().filter(|(rt, _)| self.rt_formats & rt != 0).map(|(_, f)| *f).collect()
     }
 
+    /// Is a `w`x`h` picture within this route's limits?
+    pub fn size_fits(&self, w: u32, h: u32) -> bool {
+        (self.min_width..=self.max_width).contains(&w) && (self.min_height..=self.max_height).contains(&h)
+    }
+
     pub fn codec(&self) -> &'static dyn Codec {
         self.codec.0
     }
@@ -73,6 +78,7 @@ pub fn routes(decoders: &[DecoderInfo]) -> Vec<Route> {
                 if out.iter().any(|r| r.profile == p.profile) {
                     continue;
                 }
+                let sizes = codec.picture_sizes(c, p.profile);
                 out.push(Route {
                     profile: p.profile,
                     decoder: d.video_path.clone(),
@@ -80,10 +86,10 @@ pub fn routes(decoders: &[DecoderInfo]) -> Vec<Route> {
                     coded_fourcc: c.fourcc,
                     codec: CodecRef(codec),
                     rt_formats: p.rt_formats,
-                    min_width: c.sizes.min_width.max(1),
-                    min_height: c.sizes.min_height.max(1),
-                    max_width: c.sizes.max_width,
-                    max_height: c.sizes.max_height,
+                    min_width: sizes.min_width.max(1),
+                    min_height: sizes.min_height.max(1),
+                    max_width: sizes.max_width.max(sizes.min_width.max(1)),
+                    max_height: sizes.max_height.max(sizes.min_height.max(1)),
                 });
             }
         }

@@ -82,14 +82,14 @@ struct SessionRefs<'a> {
 
 impl SessionRefs<'_> {
     fn surface(&self, id: va::VASurfaceID) -> Option<Arc<Surface>> {
-        self.driver.surfaces.get(id).filter(|s| Arc::ptr_eq(&s.backing, self.backing))
+        self.driver.surfaces.get(id).filter(|s| s.in_session(self.backing))
     }
 }
 
 impl Refs for SessionRefs<'_> {
     fn timestamp_ns(&self, surface: va::VASurfaceID) -> Option<u64> {
         let s = self.surface(surface)?;
-        self.backing.session.timestamp_of(s.index)
+        self.backing.session.timestamp_of(s.storage.as_ref()?.index)
     }
 
     fn structure(&self, surface: va::VASurfaceID) -> Option<PicStructure> {
@@ -111,8 +111,13 @@ impl Driver {
         }
         let (w, h) = (width as u32, height as u32);
         let r = &config.route;
-        if w > r.max_width || h > align16(r.max_height) || w < r.min_width.min(16) || h < r.min_height.min(16) {
-            return Err(VaError::ResolutionNotSupported);
+        // Exactly the range vaQuerySurfaceAttributes and vaGetConfigAttributes
+        // tell for this profile (what the device reported, see
+        // Codec::picture_sizes): a client that checked them is never refused,
+        // one that did not learns it here rather than at the first decode.
+        if !r.size_fits(w, h) {
+            return Err(VaError::ResolutionNotSupported
+                .context(format!("{w}x{h} is outside {}x{}..{}x{} for profile {}", r.min_width, r.min_height, r.max_width, r.max_height, config.profile)));
         }
         let mut surfaces = Vec::with_capacity(targets.len());
         for &t in targets {
@@ -120,8 +125,8 @@ impl Driver {
         }
         let backing = match surfaces.first() {
             Some(first) => {
-                let b = first.backing.clone();
-                if surfaces.iter().any(|s| !Arc::ptr_eq(&s.backing, &b)) || !b.fits(r, config.rt_format, w, h) {
+                let b = first.backed()?.backing.clone();
+                if surfaces.iter().any(|s| !s.in_session(&b)) || !b.fits(r, config.rt_format, w, h) {
                     return Err(VaError::InvalidSurface
                         .context(format!("render targets do not share one {} session of at least {w}x{h}", formats::name(r.coded_fourcc))));
                 }
@@ -179,7 +184,7 @@ impl Driver {
     pub fn begin_picture(&self, ctx: u32, target: u32) -> VaResult<()> {
         let c = self.context(ctx)?;
         let s = self.surface(target)?;
-        if !Arc::ptr_eq(&s.backing, &c.backing) {
+        if !s.in_session(&c.backing) {
             return Err(VaError::InvalidSurface.context(format!("surface {target:#x} belongs to another decoding session than context {ctx:#x}")));
         }
         *c.picture.lock() = Picture { target: Some(s), ..Default::default() };
@@ -222,6 +227,7 @@ impl Driver {
         let c = self.context(ctx)?;
         let pic = std::mem::take(&mut *c.picture.lock());
         let target = pic.target.clone().ok_or_else(|| VaError::OperationFailed("vaEndPicture without vaBeginPicture".into()))?;
+        let target_index = target.backed()?.index;
         let session = &c.backing.session;
         let timeout = self.settings.sync_timeout;
 
@@ -272,7 +278,12 @@ impl Driver {
             }
 
             // Referenced surfaces, as CAPTURE indices, so none is re-queued while read.
-            let ref_indices: SmallVec<[u32; 16]> = plan_refs.iter().filter_map(|&r| refs.surface(r)).map(|s| s.index).filter(|&i| i != target.index).collect();
+            let ref_indices: SmallVec<[u32; 16]> = plan_refs
+                .iter()
+                .filter_map(|&r| refs.surface(r))
+                .filter_map(|s| s.storage.as_ref().map(|st| st.index))
+                .filter(|&i| i != target_index)
+                .collect();
 
             // Field pairs: the second field goes into the CAPTURE buffer the
             // first one holds (same timestamp, HOLD_CAPTURE_BUF on the first).
@@ -284,13 +295,13 @@ impl Driver {
             };
             let held = second_field && session.holds_capture();
             if !held {
-                session.wait_reusable(target.index, timeout)?;
+                session.wait_reusable(target_index, timeout)?;
             }
             let first_field_hold = field.is_some() && !second_field && session.holds_capture();
             for (i, mut r) in requests.into_iter().enumerate() {
                 session.submit(
                     Submit {
-                        target: target.index,
+                        target: target_index,
                         timestamp_ns,
                         bitstream: &r.bitstream,
                         controls: r.controls.as_mut_slice(),
@@ -319,7 +330,7 @@ impl Driver {
         // Synchronous baseline (benchmarks): wait for the decode here, the
         // way the C drivers do. A held first field completes with its pair.
         if self.settings.sync_decode && !first_field_hold {
-            session.wait_capture(target.index, timeout)?;
+            session.wait_capture(target_index, timeout)?;
         }
         Ok(())
     }

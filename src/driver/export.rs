@@ -51,7 +51,8 @@ impl Driver {
         if composed == separate {
             return Err(VaError::InvalidParameter(format!("export flags {flags:#x}: exactly one of COMPOSED_LAYERS and SEPARATE_LAYERS")));
         }
-        let session = &s.backing.session;
+        let st = s.backed()?;
+        let session = &st.backing.session;
         let desc = drm_description(session.layout)
             .ok_or_else(|| VaError::Unimplemented.context(format!("CAPTURE layout {:?} has no DRM format/modifier", session.layout)))?;
         let separate_formats = match (composed, desc.separate) {
@@ -60,9 +61,9 @@ impl Driver {
             (false, None) => return Err(VaError::InvalidParameter(format!("CAPTURE layout {:?} cannot be exported as separate layers", session.layout))),
         };
         let modifier = desc.modifier;
-        let sizes = session.capture_sizes(s.index);
+        let sizes = session.capture_sizes(st.index);
         let planes = session.plane_layout();
-        let fds = session.export(s.index)?;
+        let fds = session.export(st.index)?;
         if fds.is_empty() || fds.len() > 4 {
             return Err(VaError::OperationFailed(format!("CAPTURE buffer with {} memory planes cannot be described", fds.len())));
         }

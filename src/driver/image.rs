@@ -1,7 +1,7 @@
 //! VA images: creation, vaGetImage/vaPutImage copies between surfaces and
 //! images (linear and tiled CAPTURE layouts), vaDeriveImage zero-copy views.
 use super::buffer::{Buffer, BufferInner, Store};
-use super::surface::Surface;
+use super::surface::{Surface, MAX_PICTURE_SIDE};
 use super::{Driver, VaError, VaResult};
 use crate::ffi::va;
 use crate::v4l2::formats::{Layout, Sample};
@@ -212,7 +212,7 @@ impl Driver {
     /// vaCreateImage (NV12, P010, P208).
     pub fn create_image(&self, format: &va::VAImageFormat, width: i32, height: i32) -> VaResult<va::VAImage> {
         let kind = ImageKind::of_fourcc(format.fourcc).ok_or(VaError::InvalidImageFormat)?;
-        if width <= 0 || height <= 0 || width > 16384 || height > 16384 {
+        if width <= 0 || height <= 0 || width as u32 > MAX_PICTURE_SIDE || height as u32 > MAX_PICTURE_SIDE {
             return Err(VaError::InvalidParameter(format!("image {width}x{height}")));
         }
         let (w, h) = (width as u32, height as u32);
@@ -253,7 +253,8 @@ impl Driver {
     /// vaGetImage.
     pub fn derive_image(&self, surface_id: u32) -> VaResult<va::VAImage> {
         let s = self.surface(surface_id)?;
-        let session = &s.backing.session;
+        let st = s.backed()?;
+        let session = &st.backing.session;
         let kind = match session.layout {
             Layout::Nv12 | Layout::P010 | Layout::Nv16 => ImageKind::of_layout(session.layout),
             _ => None,
@@ -269,7 +270,7 @@ impl Driver {
             return Err(VaError::SurfaceBusy);
         }
         let [y, uv] = session.plane_layout();
-        let size = session.capture_sizes(s.index).first().copied().unwrap_or(0);
+        let size = session.capture_sizes(st.index).first().copied().unwrap_or(0);
         let image = va::VAImage {
             format: kind.va_format(),
             width: s.width as u16,
@@ -297,7 +298,7 @@ impl Driver {
     pub fn get_image(&self, surface_id: u32, x: i32, y: i32, w: u32, h: u32, image_id: u32) -> VaResult<()> {
         let s = self.surface(surface_id)?;
         let img = self.image(image_id)?;
-        if Some(img.image.format.fourcc) != ImageKind::of_layout(s.backing.session.layout).map(|k| k.fourcc) || img.derived_from.is_some() {
+        if Some(img.image.format.fourcc) != ImageKind::of_layout(s.backed()?.backing.session.layout).map(|k| k.fourcc) || img.derived_from.is_some() {
             return Err(VaError::InvalidImageFormat);
         }
         log::debug!(
@@ -324,7 +325,8 @@ impl Driver {
     pub fn put_image(&self, surface_id: u32, image_id: u32, sx: i32, sy: i32, sw: u32, sh: u32, dx: i32, dy: i32, dw: u32, dh: u32) -> VaResult<()> {
         let s = self.surface(surface_id)?;
         let img = self.image(image_id)?;
-        let kind = ImageKind::of_layout(s.backing.session.layout)
+        let st = s.backed()?;
+        let kind = ImageKind::of_layout(st.backing.session.layout)
             .filter(|k| k.fourcc == img.image.format.fourcc && img.derived_from.is_none())
             .ok_or(VaError::InvalidImageFormat)?;
         if sw != dw || sh != dh {
@@ -334,7 +336,7 @@ impl Driver {
             return Err(VaError::InvalidParameter("source rectangle outside the image".into()));
         }
         let (dx, dy, w, h) = Self::rect_ok(&s, dx, dy, dw, dh)?;
-        s.backing.session.wait_reusable(s.index, self.settings.sync_timeout)?;
+        st.backing.session.wait_reusable(st.index, self.settings.sync_timeout)?;
         let buf = self.buffer(img.image.buf)?;
         let mut shifted = img.image;
         // point the image planes at the source origin
@@ -348,13 +350,14 @@ impl Driver {
     /// (whose plane offsets already point at its rectangle's origin).
     #[allow(clippy::too_many_arguments)]
     fn transfer(&self, s: &Surface, origin: (usize, usize), buf: &Buffer, image: &va::VAImage, w: usize, h: usize, to_image: bool) -> VaResult<()> {
-        let session = &s.backing.session;
+        let st = s.backed()?;
+        let session = &st.backing.session;
         let layout = session.layout;
         let planes = session.plane_layout();
         let (x, y) = origin;
         let ok = buf
             .with_bytes_mut(|img| {
-                session.with_planes(s.index, !to_image, |mem| {
+                session.with_planes(st.index, !to_image, |mem| {
                     let mut ok = true;
                     for (p, pl) in planes.iter().enumerate() {
                         let Some(cap) = mem.get_mut(pl.object) else { return false };

@@ -32,7 +32,11 @@ pub const MAX_ENTRYPOINTS: i32 = 4;
 pub const MAX_ATTRIBUTES: i32 = 16;
 pub const MAX_IMAGE_FORMATS: i32 = 4;
 pub const MAX_SUBPIC_FORMATS: i32 = 1;
-pub const MAX_DISPLAY_ATTRIBUTES: i32 = 1;
+/// A decoder has no display attributes (brightness, rotation, ...): 0
+/// tells clients so (libva-utils' test_va_api then expects
+/// vaQueryDisplayAttributes to list none and vaGet/SetDisplayAttributes
+/// to be VA_STATUS_ERROR_UNIMPLEMENTED, which they are).
+pub const MAX_DISPLAY_ATTRIBUTES: i32 = 0;
 
 /// A VA config: profile, entrypoint, chosen RT format, routed device.
 #[derive(Debug, Clone)]
@@ -161,7 +165,10 @@ impl Driver {
         if entrypoint != va::VAEntrypointVLD {
             return Err(VaError::UnsupportedEntrypoint);
         }
-        let mut rt_format = va::VA_RT_FORMAT_YUV420;
+        // Default: 8-bit 4:2:0 where the profile has it, else its first RT
+        // format (a 10-bit-only profile must not default to one it lacks).
+        let mut rt_format =
+            if route.rt_formats & va::VA_RT_FORMAT_YUV420 != 0 { va::VA_RT_FORMAT_YUV420 } else { 1 << route.rt_formats.trailing_zeros().min(31) };
         for a in attribs {
             match a.type_ {
                 va::VAConfigAttribRTFormat => {
@@ -176,6 +183,15 @@ impl Driver {
                     }
                 }
                 va::VAConfigAttribMaxPictureWidth | va::VAConfigAttribMaxPictureHeight => {}
+                // An attribute VA defines but this config does not support
+                // (vaGetConfigAttributes says VA_ATTRIB_NOT_SUPPORTED): no
+                // value is in its (empty) set of supported values, so the
+                // value is invalid, as test_va_api's CreateConfigPackedHeaders
+                // holds and Mesa answers for EncPackedHeaders on a decoder.
+                t if t < va::VAConfigAttribTypeMax => {
+                    return Err(VaError::InvalidValue(format!("config attribute {t} (value {:#x}) is not supported by a decoder", a.value)))
+                }
+                // A type this libva does not know.
                 _ => return Err(VaError::AttrNotSupported),
             }
         }

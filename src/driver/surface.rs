@@ -1,7 +1,18 @@
-//! Surfaces. Every VA surface is backed by one CAPTURE buffer of a decoding
-//! session for its whole life, so it can be exported, mapped or read before
-//! its first decode, in whatever order the client creates configs, contexts
-//! and surfaces.
+//! Surfaces. A VA surface within the limits of the decoder it is placed
+//! with is backed by one CAPTURE buffer of a decoding session for its whole
+//! life, so it can be exported, mapped or read before its first decode, in
+//! whatever order the client creates configs, contexts and surfaces.
+//!
+//! A VA surface is not bounded by a decoder's limits (va.h sets none; Mesa
+//! refuses only a zero size, nvidia-vaapi-driver backs a surface only when
+//! it is needed, and libva-utils' test_va_api creates 8192x8192 and
+//! 10240x10240 surfaces for every decode profile). A surface larger than
+//! the device decodes has no
+//! CAPTURE buffer to live in: it is created without storage. It can be
+//! destroyed, synced and queried; nothing can be decoded into it (no
+//! context of its size exists, vaCreateContext refuses it), and calls that
+//! need its pixels (export, derive, get/put image) answer
+//! VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED.
 use super::caps::{Route, RT_FOURCCS};
 use super::settings::Settings;
 use super::{Driver, VaError, VaResult};
@@ -13,6 +24,12 @@ use crate::v4l2::session::{Completion, Session, SessionSetup};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+/// Largest surface or image side the driver takes, whatever the device:
+/// 16384, the bound vaCreateImage already had (VAImage sides are 16-bit;
+/// no stateless decoder comes near it). Beyond
+/// it vaCreateSurfaces says VA_STATUS_ERROR_RESOLUTION_NOT_SUPPORTED.
+pub const MAX_PICTURE_SIDE: u32 = 16384;
 
 /// `v` rounded up to a multiple of 16, saturating: client sizes near
 /// u32::MAX must stay huge (and be refused), not wrap to 0.
@@ -110,26 +127,49 @@ pub struct SurfaceState {
     pub structure: Option<PicStructure>,
 }
 
+/// Where a surface's picture lives: a CAPTURE buffer of a session.
+pub struct Storage {
+    pub backing: Arc<Backing>,
+    pub index: u32,
+}
+
 pub struct Surface {
     pub id: u32,
     pub width: u32,
     pub height: u32,
     pub rt_format: u32,
-    pub backing: Arc<Backing>,
-    pub index: u32,
+    /// `None`: larger than the device decodes (see the module comment).
+    pub storage: Option<Storage>,
     pub state: Mutex<SurfaceState>,
 }
 
 impl Drop for Surface {
     fn drop(&mut self) {
-        self.backing.session.release_capture(self.index, self.backing.sync_timeout);
+        if let Some(st) = &self.storage {
+            st.backing.session.release_capture(st.index, st.backing.sync_timeout);
+        }
     }
 }
 
 impl Surface {
-    /// Waits for the decode into this surface (vaSyncSurface).
+    /// The CAPTURE buffer behind the surface, or why there is none.
+    pub fn backed(&self) -> VaResult<&Storage> {
+        self.storage.as_ref().ok_or_else(|| {
+            VaError::ResolutionNotSupported
+                .context(format!("surface {:#x} of {}x{} is larger than the decoder handles and holds no picture", self.id, self.width, self.height))
+        })
+    }
+
+    /// Is the surface stored in `backing`'s session?
+    pub fn in_session(&self, backing: &Arc<Backing>) -> bool {
+        self.storage.as_ref().is_some_and(|st| Arc::ptr_eq(&st.backing, backing))
+    }
+
+    /// Waits for the decode into this surface (vaSyncSurface); a surface
+    /// without storage never has one pending.
     pub fn sync(&self, timeout: Duration) -> VaResult<()> {
-        match self.backing.session.wait_capture(self.index, timeout)? {
+        let Some(st) = &self.storage else { return Ok(()) };
+        match st.backing.session.wait_capture(st.index, timeout)? {
             Completion::Idle { error: true, .. } => {
                 self.state.lock().decode_error = true;
                 Err(VaError::DecodingError)
@@ -139,7 +179,10 @@ impl Surface {
     }
 
     pub fn is_rendering(&self) -> VaResult<bool> {
-        Ok(self.backing.session.status(self.index)? == Completion::Pending)
+        match &self.storage {
+            Some(st) => Ok(st.backing.session.status(st.index)? == Completion::Pending),
+            None => Ok(false),
+        }
     }
 }
 
@@ -197,8 +240,20 @@ impl Driver {
         if width == 0 || height == 0 || count == 0 {
             return Err(VaError::InvalidParameter(format!("{count} surfaces of {width}x{height}")));
         }
-        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| self.routes.iter().any(|r| r.rt_formats & rt_format != 0))
-        else {
+        let supported = |rt: u32| self.routes.iter().any(|r| r.rt_formats & rt != 0);
+        // Like Mesa: a pixel format attribute decides the surface format
+        // (and so its RT format); test_va_api creates YUV420 surfaces with
+        // each pixel format vaQuerySurfaceAttributes lists (P010 too).
+        let pixel_format = attribs
+            .iter()
+            .filter(|a| a.type_ == va::VASurfaceAttribPixelFormat && a.value.type_ == va::VAGenericValueTypeInteger)
+            .map(|a| unsafe_int(a) as u32)
+            .next_back();
+        let rt_format = match pixel_format.and_then(|pf| RT_FOURCCS.iter().find(|(rt, f)| *f == pf && supported(*rt))) {
+            Some(&(rt, _)) => rt,
+            None => rt_format,
+        };
+        let Some(&(_, fourcc)) = RT_FOURCCS.iter().find(|(rt, _)| *rt == rt_format).filter(|_| supported(rt_format)) else {
             return Err(VaError::UnsupportedRtFormat);
         };
         for a in attribs {
@@ -228,13 +283,20 @@ impl Driver {
         if count > 64 {
             return Err(VaError::MaxNumExceeded);
         }
-        let backing = self.backing_for_surfaces(rt_format, width, height)?;
+        let backing = match self.backing_for_surfaces(rt_format, width, height) {
+            Ok(b) => b,
+            // Beyond the route's limits (Backing::open's own check; a
+            // device refusal comes wrapped in a context).
+            Err(VaError::ResolutionNotSupported) => return self.unbacked_surfaces(rt_format, width, height, count),
+            Err(e) => return Err(e),
+        };
         let indices = backing.session.alloc_capture(count)?;
         let mut ids = Vec::with_capacity(count);
         let mut it = indices.into_iter();
         for index in it.by_ref() {
             let b = backing.clone();
-            match self.surfaces.insert_with(|id| Surface { id, width, height, rt_format, backing: b, index, state: Mutex::new(SurfaceState::default()) }) {
+            let storage = Some(Storage { backing: b, index });
+            match self.surfaces.insert_with(|id| Surface { id, width, height, rt_format, storage, state: Mutex::new(SurfaceState::default()) }) {
                 Some((id, _)) => ids.push(id),
                 None => {
                     backing.session.release_capture(index, Duration::ZERO);
@@ -243,6 +305,28 @@ impl Driver {
                     }
                     for rest in it {
                         backing.session.release_capture(rest, Duration::ZERO);
+                    }
+                    return Err(VaError::MaxNumExceeded);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Surfaces larger than the route they would be placed with decodes:
+    /// created without storage (see the module comment).
+    fn unbacked_surfaces(&self, rt_format: u32, width: u32, height: u32, count: usize) -> VaResult<Vec<u32>> {
+        if width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE {
+            return Err(VaError::ResolutionNotSupported.context(format!("{width}x{height} surfaces: a side exceeds {MAX_PICTURE_SIDE}")));
+        }
+        log::debug!("vaCreateSurfaces: {count} surfaces of {width}x{height} exceed the decoder's limits, created without storage");
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            match self.surfaces.insert_with(|id| Surface { id, width, height, rt_format, storage: None, state: Mutex::new(SurfaceState::default()) }) {
+                Some((id, _)) => ids.push(id),
+                None => {
+                    for id in &ids {
+                        self.surfaces.remove(*id);
                     }
                     return Err(VaError::MaxNumExceeded);
                 }
@@ -298,7 +382,8 @@ impl Driver {
         let mut st = s.state.lock();
         let mut arr: Box<[va::VASurfaceDecodeMBErrors; 2]> = Box::new([va::VASurfaceDecodeMBErrors::default(); 2]);
         if st.decode_error {
-            let mbs = s.backing.width / 16 * (s.backing.height / 16);
+            let (w, h) = s.storage.as_ref().map_or((align16(s.width), align16(s.height)), |st| (st.backing.width, st.backing.height));
+            let mbs = w / 16 * (h / 16);
             arr[0].status = 1;
             arr[0].start_mb = 0;
             arr[0].end_mb = mbs.saturating_sub(1);
