@@ -307,6 +307,7 @@ impl Driver {
                         controls: r.controls.as_mut_slice(),
                         hold_capture: r.hold || first_field_hold,
                         queue_capture: i == 0 && !held,
+                        first_field: field.is_some() && !second_field && !session.holds_capture(),
                         refs: &ref_indices,
                     },
                     timeout,

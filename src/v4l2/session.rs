@@ -40,6 +40,9 @@ struct CaptureBuf {
     queued: bool,
     error: bool,
     decoded: bool,
+    /// Holds only the first field of its picture: the second comes in a
+    /// later job into this buffer (no HOLD_CAPTURE_BUF on the device).
+    first_field: bool,
     timestamp_ns: u64,
     dmabuf: Vec<OwnedFd>,
     maps: Vec<Mapping>,
@@ -304,10 +307,13 @@ impl Session {
                 cb.error = d.flags & k::V4L2_BUF_FLAG_ERROR != 0;
                 if cb.error {
                     log::warn!("{}: CAPTURE buffer {} completed with V4L2_BUF_FLAG_ERROR", self.node.path, d.index);
+                } else if std::mem::take(&mut cb.first_field) {
+                    log::debug!("{}: first field decoded into CAPTURE buffer {} (timestamp {} ns)", self.node.path, d.index, d.timestamp_ns);
                 } else {
-                    // One line per picture the device decoded: tests count
-                    // these (HANTRO_LOG=hantro_drv_video::decoded=info) to
-                    // prove a client's pictures went through the hardware.
+                    // One line per picture (frame or field pair) the device
+                    // decoded: tests count these
+                    // (HANTRO_LOG=hantro_drv_video::decoded=info) to prove a
+                    // client's pictures went through the hardware.
                     log::info!(target: "hantro_drv_video::decoded", "pid {}: {} decoded a picture into CAPTURE buffer {} (timestamp {} ns)", std::process::id(), self.node.path, d.index, d.timestamp_ns);
                 }
             }
@@ -485,6 +491,7 @@ impl Session {
             cb.decoded = false;
             cb.error = false;
             cb.timestamp_ns = sub.timestamp_ns;
+            cb.first_field = sub.first_field;
         }
         let flags = if sub.hold_capture { k::V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF } else { 0 };
         let index = st.slots[si].index;
@@ -715,6 +722,10 @@ pub struct Submit<'a> {
     pub hold_capture: bool,
     /// Queue the target CAPTURE buffer (first request of a picture).
     pub queue_capture: bool,
+    /// With `queue_capture`: the picture is a first field whose second field
+    /// follows in a later job into the same buffer (the device cannot hold
+    /// it), so its dequeue is not yet a decoded picture.
+    pub first_field: bool,
     /// CAPTURE buffers read as references.
     pub refs: &'a [u32],
 }

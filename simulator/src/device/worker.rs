@@ -123,7 +123,12 @@ pub(super) fn pick_job(sim: &Sim, st: &mut State) -> Option<JobPlan> {
             c.cap_q.ready.pop_front().unwrap()
         };
         let db = &mut c.cap_q.bufs[dest as usize];
-        let old = if db.has_picture && !held_same { Some(db.ts_ns()) } else { None };
+        // A buffer re-queued under the timestamp it holds takes the second
+        // field of its picture (a device without HOLD_CAPTURE_BUF decodes a
+        // field pair in two jobs into one buffer): that adds to the
+        // picture, it overwrites nothing a later request references.
+        let second_field = db.has_picture && db.ts_ns() == out_ts;
+        let old = if db.has_picture && !held_same && !second_field { Some(db.ts_ns()) } else { None };
         db.state = BufState::Active;
         if !held_same {
             db.has_picture = false;
