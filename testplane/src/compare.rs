@@ -87,10 +87,13 @@ fn diff_frame(out: &mut Vec<String>, n: usize, a: &FrameRecord, b: &FrameRecord,
     let mut equal = diff_maps(out, &prefix, &a.fields, &b.fields, ignore);
     // Every request of a frame carries the frame-level controls: a later
     // run that disagrees with the frame's first run is a finding on that
-    // side (the first runs are what the two sides are compared on).
-    for (side, rec) in [("reference", a), ("ours", b)] {
-        for (run, key, first, value) in &rec.run_diffs {
-            if ignored(key, ignore) {
+    // side (the first runs are what the two sides are compared on) —
+    // unless the other side's same run differs in the same way: the two
+    // fields of a field pair (one request each, one timestamp) have their
+    // own frame-level controls, and those are then compared run by run.
+    for (side, rec, other) in [("reference", a, b), ("ours", b, a)] {
+        for d @ (run, key, first, value) in &rec.run_diffs {
+            if ignored(key, ignore) || other.run_diffs.contains(d) {
                 continue;
             }
             equal = false;

@@ -78,6 +78,7 @@ impl Codec for H264 {
             has_pred_weights: p.caps.has_control(k::V4L2_CID_STATELESS_H264_PRED_WEIGHTS),
             state: H264State::default(),
             poc: PocNormalizer::default(),
+            last_field: None,
             corrupt: p.test_corrupt.map(str::to_string),
         })
     }
@@ -122,6 +123,8 @@ struct H264Translator {
     /// What earlier pictures of the stream told (PPS ref-count defaults).
     state: H264State,
     poc: PocNormalizer,
+    /// The last picture if it was a field: (surface, bottom, its POC).
+    last_field: Option<(va::VASurfaceID, bool, i32)>,
     /// `HANTRO_TEST_CORRUPT` (test-hooks builds).
     corrupt: Option<String>,
 }
@@ -169,6 +172,29 @@ fn corrupt_request(what: Option<&str>, slice: usize, pps: &mut k::v4l2_ctrl_h264
     }
 }
 
+impl H264Translator {
+    /// The second field of a pair carries the first field's order count
+    /// too (as GStreamer's element sends it). A reference first field is in
+    /// VA's DPB, where the translation finds it; a non-reference one is
+    /// not, and a client may leave it out of CurrPic (GStreamer's va
+    /// decoder sends 0): it is taken from the first field translated just
+    /// before into the same surface.
+    fn pair_field_pocs(&mut self, target: va::VASurfaceID, dp: &mut k::v4l2_ctrl_h264_decode_params) {
+        let field = dp.flags & k::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0;
+        let bottom = dp.flags & k::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0;
+        match (field, self.last_field.take()) {
+            (true, Some((surface, was_bottom, poc))) if surface == target && was_bottom != bottom => {
+                let other = if bottom { &mut dp.top_field_order_cnt } else { &mut dp.bottom_field_order_cnt };
+                if *other == 0 {
+                    *other = poc;
+                }
+            }
+            (true, _) => self.last_field = Some((target, bottom, if bottom { dp.bottom_field_order_cnt } else { dp.top_field_order_cnt })),
+            _ => {}
+        }
+    }
+}
+
 impl Translator for H264Translator {
     fn translate<'a>(&mut self, pic: &PictureBuffers<'a>, refs: &dyn Refs) -> Result<PicturePlan<'a>, String> {
         let pp: va::VAPictureParameterBufferH264 = pic.read(va::VAPictureParameterBufferType).ok_or("H.264 picture without picture parameters")??;
@@ -183,6 +209,7 @@ impl Translator for H264Translator {
         let mut ctrls = translate_with_state(&input, &RefsAdapter(refs), self.mode, &mut self.state).map_err(|e| e.to_string())?;
         let poc_type = ctrls.sps.pic_order_cnt_type as u32;
         self.poc.apply(poc_type, &mut ctrls);
+        self.pair_field_pocs(pic.target, &mut ctrls.decode_params);
         corrupt(self.corrupt.as_deref(), &mut ctrls);
         let mut nals: SmallVec<[&'a [u8]; 4]> = SmallVec::new();
         for (_, d) in &slices {

@@ -481,8 +481,9 @@ fn collect_dpb(pic: &va::VAPictureParameterBufferH264) -> Vec<DpbSlot> {
 /// for a field. A V4L2 DPB entry stands for a whole frame or field pair, so
 /// for field decoding it carries the number of the entry's *first* field
 /// (2n + 1 when that field has the current parity, 2n otherwise; a
-/// frame-coded reference counts as neither parity) — what GStreamer's
-/// v4l2codecs element sends. Drivers that need exact per-field numbers
+/// frame-coded reference counts as top field first) — what GStreamer's
+/// v4l2codecs element sends (visl traces of the generated PAFF streams:
+/// a frame-coded reference has 2n + 1 from a top field, 2n from a bottom). Drivers that need exact per-field numbers
 /// rebuild them from frame_num (v4l2-h264.c does).
 fn pic_num(slot: &DpbSlot, structure: Option<RefStructure>, cur_frame_num: u32, max_frame_num: u32, cur_bottom: Option<bool>) -> u32 {
     let base: i64 = if slot.long_term {
@@ -497,10 +498,9 @@ fn pic_num(slot: &DpbSlot, structure: Option<RefStructure>, cur_frame_num: u32, 
         Some(cur_bottom) => {
             let top = v4l2::V4L2_H264_TOP_FIELD_REF as u8;
             let bottom = v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8;
-            // Parity of the entry's first field; None for a coded frame.
+            // Parity of the entry's first field (a coded frame: top).
             let first_bottom = match structure {
-                Some(RefStructure::Frame) => None,
-                Some(RefStructure::TopFieldFirst) => Some(false),
+                Some(RefStructure::Frame) | Some(RefStructure::TopFieldFirst) => Some(false),
                 Some(RefStructure::BottomFieldFirst) => Some(true),
                 None if slot.fields == top => Some(false),
                 None if slot.fields == bottom => Some(true),
@@ -688,8 +688,11 @@ pub fn translate_with_state(input: &PictureInput, refs: &dyn RefTimestamps, mode
             // v4l2-h264 reference list builder expects).
             frame_num: slot.frame_idx.min(u16::MAX as u32) as u16,
             fields: slot.fields,
-            top_field_order_cnt: slot.top_poc,
-            bottom_field_order_cnt: slot.bottom_poc,
+            // A field not (yet) referenced has no order count here: 0, as
+            // GStreamer sends (the first field of the current frame while
+            // its second decodes; VA clients put the current POC there).
+            top_field_order_cnt: if slot.fields & v4l2::V4L2_H264_TOP_FIELD_REF as u8 != 0 { slot.top_poc } else { 0 },
+            bottom_field_order_cnt: if slot.fields & v4l2::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 { slot.bottom_poc } else { 0 },
             flags: v4l2::V4L2_H264_DPB_ENTRY_FLAG_VALID
                 | v4l2::V4L2_H264_DPB_ENTRY_FLAG_ACTIVE
                 | flag(slot.long_term, v4l2::V4L2_H264_DPB_ENTRY_FLAG_LONG_TERM)

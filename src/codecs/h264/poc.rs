@@ -53,12 +53,23 @@ impl PocNormalizer {
         if self.offset == 0 {
             return;
         }
+        // Only order counts that exist move. A field picture's other parity
+        // is 0 from the client while that field is not decoded (FFmpeg's
+        // fill_vaapi_pic leaves it so; FFmpeg's real POCs are never 0, they
+        // start at 65536) and stays 0, as GStreamer sends it; a DPB entry
+        // has none for a field it does not reference.
         let o = self.offset;
-        d.top_field_order_cnt = d.top_field_order_cnt.wrapping_sub(o);
-        d.bottom_field_order_cnt = d.bottom_field_order_cnt.wrapping_sub(o);
+        let field = d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0;
+        let shift = |v: i32| if field && v == 0 { 0 } else { v.wrapping_sub(o) };
+        d.top_field_order_cnt = shift(d.top_field_order_cnt);
+        d.bottom_field_order_cnt = shift(d.bottom_field_order_cnt);
         for e in d.dpb.iter_mut().filter(|e| e.flags & k::V4L2_H264_DPB_ENTRY_FLAG_VALID != 0) {
-            e.top_field_order_cnt = e.top_field_order_cnt.wrapping_sub(o);
-            e.bottom_field_order_cnt = e.bottom_field_order_cnt.wrapping_sub(o);
+            if e.fields & k::V4L2_H264_TOP_FIELD_REF as u8 != 0 {
+                e.top_field_order_cnt = e.top_field_order_cnt.wrapping_sub(o);
+            }
+            if e.fields & k::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 {
+                e.bottom_field_order_cnt = e.bottom_field_order_cnt.wrapping_sub(o);
+            }
         }
     }
 }
@@ -83,6 +94,7 @@ mod tests {
         c.decode_params.bottom_field_order_cnt = bottom;
         for (i, (t, b)) in dpb.iter().enumerate() {
             c.decode_params.dpb[i].flags = k::V4L2_H264_DPB_ENTRY_FLAG_VALID;
+            c.decode_params.dpb[i].fields = k::V4L2_H264_FRAME_REF as u8;
             c.decode_params.dpb[i].top_field_order_cnt = *t;
             c.decode_params.dpb[i].bottom_field_order_cnt = *b;
         }
