@@ -38,17 +38,23 @@ fn flag(p: &v4l2_ctrl_mpeg2_picture, f: u32) -> bool {
 }
 
 impl Engine {
-    fn check_sequence(&self, errs: &mut Vec<String>, s: &v4l2_ctrl_mpeg2_sequence, job: &Job) {
+    /// False when the picture cannot be decoded at all (no size, or larger
+    /// than the CAPTURE buffer: the hardware would write past it).
+    fn check_sequence(&self, errs: &mut Vec<String>, s: &v4l2_ctrl_mpeg2_sequence, job: &Job) -> bool {
         let (w, h) = (s.horizontal_size as usize, s.vertical_size as usize);
+        let mut decodable = true;
         if w == 0 || h == 0 {
             errs.push(format!("sequence: horizontal_size/vertical_size {w}x{h} (zero is forbidden)"));
+            decodable = false;
         }
         if w.div_ceil(16) * 16 > job.cap_width.max(16) || h.div_ceil(16) * 16 > job.cap_height.max(16) {
             errs.push(format!("sequence: size {w}x{h} larger than CAPTURE format {}x{}", job.cap_width, job.cap_height));
+            decodable = false;
         }
         if s.chroma_format != 1 {
             errs.push(format!("sequence.chroma_format: expected 1 (the hardware decodes 4:2:0 only), got {}", s.chroma_format));
         }
+        decodable
     }
 
     /// Spec constraints between picture fields (6.3.10) and the sequence.
@@ -170,7 +176,9 @@ impl Model for Engine {
             errs.push("request: SEQUENCE, PICTURE or QUANTISATION control missing".into());
             return Step { findings: errs, complete: true };
         };
-        self.check_sequence(&mut errs, &seq, job);
+        if !self.check_sequence(&mut errs, &seq, job) {
+            return Step { findings: errs, complete: !job.hold };
+        }
         self.check_picture(&mut errs, &seq, &pic);
         self.check_quantisation(&mut errs, &q);
 

@@ -1,0 +1,144 @@
+//! The MPEG-2 suite of the real-kernel plane through hantro_drv_video: in one
+//! guest boot (tests/guest/mpeg2-suite.sh), every stream of
+//! scripts/corpus-mpeg2.sh is decoded on visl by GStreamer's v4l2slmpeg2dec
+//! (the reference, written independently of us) and through our VA driver by
+//! `ffmpeg -hwaccel vaapi` and GStreamer's `vampeg2dec`. Each client must
+//! exit 0; visl must have decoded exactly the stream's pictures (one
+//! PICTURE control per request, one request per frame); every picture's
+//! controls must equal GStreamer's field by field after timestamp
+//! normalisation, except the fields listed below; and vainfo must list
+//! both MPEG-2 profiles with VAEntrypointVLD. Never skips.
+use std::path::PathBuf;
+use std::process::Command;
+use testplane::compare::{compare_texts, Options};
+use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::visl::analyse_text;
+
+/// Fields not compared, and why (VA-API does not carry them and the
+/// hardware does not read them):
+/// - `sequence.vbv_buffer_size`: not in VAPictureParameterBufferMPEG2; the
+///   driver puts the level's maximum (as the uAPI's syntax value), GStreamer
+///   the stream's in bits (×16384); hantro, cedrus and rkvdec program
+///   nothing from it.
+/// - `sequence.profile_and_level_indication`: not in VA (only the VA profile;
+///   the driver derives the level from the size); no stateless driver reads
+///   it.
+/// - `quantisation.chroma_intra_quantiser_matrix`,
+///   `quantisation.chroma_non_intra_quantiser_matrix`: only relevant for
+///   4:2:2/4:4:4 (uAPI), which the VA MPEG-2 profiles cannot carry; the
+///   driver repeats the luma matrices, GStreamer leaves what no quant matrix
+///   extension loaded; hantro and cedrus program only the luma matrices.
+/// - `picture.forward_ref_ts` / `picture.backward_ref_ts` are compared only
+///   where the picture type uses them (P: forward, B: both): GStreamer
+///   names its neighbouring references for I pictures too, VA gives none,
+///   and the hardware reads no reference for an I picture (nor a backward
+///   one for P).
+const NOT_IN_VA: [&str; 4] = [
+    "sequence.vbv_buffer_size",
+    "sequence.profile_and_level_indication",
+    "quantisation.chroma_intra_quantiser_matrix",
+    "quantisation.chroma_non_intra_quantiser_matrix",
+];
+const REFS: [&str; 2] = ["picture.forward_ref_ts", "picture.backward_ref_ts"];
+
+fn driver_so() -> PathBuf {
+    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    assert!(p.exists(), "driver {} not built (run `cargo build --release` first)", p.display());
+    p
+}
+
+#[test]
+fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
+    let so = driver_so();
+    let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-mpeg2");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    // The MPEG-2 corpus, generated into the cache and staged in the job.
+    let cache = std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro"));
+    let corpus = cache.join("corpus-mpeg2");
+    let st = Command::new("bash").arg(repo_root().join("scripts/corpus-mpeg2.sh")).arg(&corpus).status().expect("run scripts/corpus-mpeg2.sh");
+    assert!(st.success(), "MPEG-2 corpus generation failed");
+    let staged = job.join("corpus-mpeg2");
+    std::fs::create_dir_all(&staged).unwrap();
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), staged.join(e.file_name())).unwrap();
+        }
+    }
+    let script = repo_root().join("tests/guest/mpeg2-suite.sh");
+    let run = run_script(&job, &script, &[], &[("HANTRO_DRIVER_SO", so.to_str().unwrap())]).unwrap_or_else(|e| panic!("guest run failed: {e}"));
+    eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
+    assert_eq!(run.status, 0, "guest suite failed:\n{}\n{}\n{}", run.stdout, run.stderr, run.versions());
+    assert!(run.stdout.contains("suite-done"), "suite did not finish:\n{}", run.stdout);
+    let read = |f: &str| run.read_out(f).unwrap_or_else(|e| panic!("{e}"));
+
+    let vainfo = read("vainfo.txt");
+    eprintln!("--- vainfo ---\n{vainfo}");
+    assert!(vainfo.contains("Driver version: hantro_drv_video") && vainfo.contains("on visl"), "{vainfo}");
+    for p in ["VAProfileMPEG2Simple", "VAProfileMPEG2Main"] {
+        assert!(vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "{p} missing:\n{vainfo}");
+    }
+
+    let mut failures = Vec::new();
+    for l in read("runs.tsv").lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.get(2) != Some(&"0") {
+            let log = read(&format!("{}.{}.log", f[0], f[1]));
+            let tail: Vec<&str> = log.lines().rev().take(10).collect();
+            failures.push(format!("client failed: {l}\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n")));
+        }
+    }
+    let manifest = read_manifest(&staged.join("manifest.tsv")).expect("manifest");
+    let mut ignore: Vec<String> = NOT_IN_VA.iter().map(|s| s.to_string()).collect();
+    ignore.extend(REFS.iter().map(|s| s.to_string()));
+    let opts = Options { ignore, ..Default::default() };
+    let mut table = String::new();
+    for s in &manifest {
+        let reference = read(&format!("{}.gst.trace", s.name));
+        let rd = analyse_text(&reference);
+        if rd.frames.len() != s.frames || rd.decode_params_events != s.frames {
+            failures.push(format!("{}: reference decoded {} frames / {} pictures, stream has {}", s.name, rd.frames.len(), rd.decode_params_events, s.frames));
+        }
+        for client in ["ffmpeg", "gstva"] {
+            let ours = read(&format!("{}.{client}.trace", s.name));
+            let od = analyse_text(&ours);
+            if od.decode_params_events != s.frames || od.frames.len() != s.frames {
+                failures.push(format!(
+                    "{} {client}: visl decoded {} frames / {} pictures, the stream has {}",
+                    s.name,
+                    od.frames.len(),
+                    od.decode_params_events,
+                    s.frames
+                ));
+            }
+            let report = compare_texts(&reference, &ours, &opts);
+            // References, where the picture type uses them.
+            let mut ref_diffs = Vec::new();
+            for (i, (a, b)) in rd.frames.iter().zip(&od.frames).enumerate() {
+                let used: &[&str] = match a.fields.get("picture.picture_coding_type").map(String::as_str) {
+                    Some("2") | Some("P") => &REFS[..1],
+                    Some("3") | Some("B") => &REFS[..],
+                    _ => &[],
+                };
+                for k in used {
+                    if a.fields.get(*k) != b.fields.get(*k) {
+                        ref_diffs.push(format!("frame {i} {k}: reference={:?} ours={:?}", a.fields.get(*k), b.fields.get(*k)));
+                    }
+                }
+            }
+            let refs_compared = rd.frames.iter().filter(|f| f.fields.get("picture.picture_coding_type").is_some_and(|t| t != "1" && t != "I")).count();
+            table.push_str(&format!(
+                "{:<18} {client:<6} {}, references of {refs_compared} P/B pictures: {} differ\n",
+                s.name,
+                report.summary(),
+                ref_diffs.len()
+            ));
+            if !report.all_equal() || report.frames_total != s.frames || !ref_diffs.is_empty() {
+                failures.push(format!("{} {client}:\n{}{}", s.name, report.text(), ref_diffs.join("\n")));
+            }
+        }
+    }
+    eprintln!("--- our controls vs GStreamer's on visl ---\n{table}");
+    assert!(failures.is_empty(), "{} failures:\n{}\n{}", failures.len(), failures.join("\n"), run.versions());
+}
