@@ -34,7 +34,7 @@ pub fn start_codes(data: &[u8]) -> Vec<(Option<u8>, &[u8])> {
         }
     }
     let mut out = Vec::new();
-    if starts.first().is_none_or(|&s| s > 0) {
+    if starts.first().map_or(true, |&s| s > 0) {
         out.push((None, &data[..starts.first().copied().unwrap_or(data.len())]));
     }
     for (n, &s) in starts.iter().enumerate() {
@@ -220,11 +220,12 @@ mod tests {
     }
     #[test]
     fn slice_header() {
-        // quantiser_scale_code 5, intra_slice_flag 1, intra_slice 1, reserved 7, extra 0
-        let d = [0, 0, 1, 3, 0b00101_1_1_0, 0b000000_0_0];
+        // 00101 quantiser_scale_code 5, 1 intra_slice_flag, 1 intra_slice,
+        // 0 + 000000 reserved (7 bits), 0 extra_bit_slice
+        let d = [0, 0, 1, 3, 0b0010_1110, 0b0000_0000];
         let s = parse_slice(&d, 576).unwrap();
         assert_eq!((s.row, s.quantiser_scale_code, s.intra_slice), (2, 5, Some(true)));
-        let d = [0, 0, 1, 1, 0b00001_0_00];
+        let d = [0, 0, 1, 1, 0b0000_1000];
         assert_eq!(parse_slice(&d, 576).unwrap().intra_slice, None);
         assert!(parse_slice(&[0, 0, 1, 0xb3, 0], 576).is_err());
     }
