@@ -148,18 +148,22 @@ impl VideoNode {
         }
     }
 
-    pub fn enum_formats(&self, q: Queue) -> Vec<u32> {
+    /// The formats of queue `q`. EINVAL ends the list; any other error
+    /// (EBUSY, ENOMEM) is an error, not a shorter list: a transient failure
+    /// must not silently drop a format (and the profiles behind it).
+    pub fn enum_formats(&self, q: Queue) -> V4l2Result<Vec<u32>> {
         let mut out = Vec::new();
         for index in 0..64 {
             let mut d: k::v4l2_fmtdesc = zeroed();
             d.index = index;
             d.type_ = self.buf_type(q);
-            if ioctl(self.raw(), VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &mut d).is_err() {
-                break; // EINVAL ends the enumeration
+            match ioctl(self.raw(), VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &mut d) {
+                Ok(()) => out.push(d.pixelformat),
+                Err(e) if e.errno() == Some(libc::EINVAL) => break,
+                Err(e) => return Err(e),
             }
-            out.push(d.pixelformat);
         }
-        out
+        Ok(out)
     }
 
     pub fn frame_sizes(&self, fourcc: u32) -> Option<FrameSizes> {

@@ -13,7 +13,6 @@ use smallvec::SmallVec;
 /// The registry entry.
 pub struct Mpeg2;
 
-const CONTROLS: [u32; 3] = [k::V4L2_CID_STATELESS_MPEG2_SEQUENCE, k::V4L2_CID_STATELESS_MPEG2_PICTURE, k::V4L2_CID_STATELESS_MPEG2_QUANTISATION];
 const BUFFER_TYPES: [va::VABufferType; 2] = [va::VAPictureParameterBufferType, va::VAIQMatrixBufferType];
 
 impl Codec for Mpeg2 {
@@ -25,16 +24,14 @@ impl Codec for Mpeg2 {
         fourcc::MPEG2_SLICE
     }
 
+    /// No menus, no optional controls: the uAPI gives every MPEG2_SLICE
+    /// device the sequence, picture and quantisation controls.
     fn probe(&self) -> Probe {
-        Probe { fourcc: fourcc::MPEG2_SLICE, menus: &[], controls: &CONTROLS }
+        Probe { fourcc: fourcc::MPEG2_SLICE, menus: &[], controls: &[] }
     }
 
-    /// Simple and Main (8-bit 4:2:0) wherever the device takes
-    /// MPEG2_SLICE with the sequence and picture controls.
-    fn profiles(&self, caps: &CodedCaps) -> Vec<ProfileCaps> {
-        if !CONTROLS[..2].iter().all(|&c| caps.has_control(c)) {
-            return Vec::new();
-        }
+    /// Simple and Main (8-bit 4:2:0) wherever the device takes MPEG2_SLICE.
+    fn profiles(&self, _caps: &CodedCaps) -> Vec<ProfileCaps> {
         [va::VAProfileMPEG2Simple, va::VAProfileMPEG2Main].into_iter().map(|profile| ProfileCaps { profile, rt_formats: va::VA_RT_FORMAT_YUV420 }).collect()
     }
 
