@@ -139,7 +139,10 @@ pub(super) fn pick_job(sim: &Sim, st: &mut State) -> Option<JobPlan> {
         let _ = p;
         // Destination overwrites a picture that other queued requests of
         // this context still reference.
-        if let Some(old_ts) = old {
+        // (the same timestamp again is the picture's second field, decoded
+        // into the buffer of its first field on hardware without
+        // HOLD_CAPTURE_BUF: not an overwrite)
+        if let Some(old_ts) = old.filter(|&t| t != out_ts) {
             let others: Vec<u32> = c.out_q.ready.iter().filter_map(|&i| c.out_q.bufs[i as usize].request).collect();
             for r in others {
                 if let Some(rq) = st.reqs.get_mut(&r) {

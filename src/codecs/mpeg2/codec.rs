@@ -119,7 +119,7 @@ impl Translator for Mpeg2Translator {
             bitstream.push(data);
         }
         let input = PictureInput { profile: self.profile, pic: &pp, iq: iq.as_ref() };
-        let mut c = translate(&input, &RefsAdapter(refs), &mut self.state)?;
+        let mut c = translate(&input, &RefsAdapter(refs), refs.timestamp_ns(pic.target), &mut self.state)?;
         corrupt(self.corrupt.as_deref(), &mut c);
         let mut controls = CtrlSet::new();
         controls.push(k::V4L2_CID_STATELESS_MPEG2_SEQUENCE, c.sequence);

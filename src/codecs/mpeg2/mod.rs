@@ -225,16 +225,29 @@ pub fn slice_pieces<'a>(params: &va::VASliceParameterBufferMPEG2, d: &'a [u8]) -
         if d.len() < 5 {
             return Err("MPEG-2 slice without a slice header".into());
         }
-        return Ok((&[], d));
+        return Ok((&[], until_start_code(d, 4)));
     }
     if d.is_empty() {
         return Err("MPEG-2 slice without data".into());
     }
+    let d = until_start_code(d, 0);
     // VA's vertical position counts macroblock rows of the picture (a field
     // picture's own rows); the start code value is that row + 1.
     let row = params.slice_vertical_position as usize;
     let sc = SLICE_START_CODES.get(row).ok_or_else(|| format!("MPEG-2 slice_vertical_position {row} beyond 174 without a start code"))?;
     Ok((sc, d))
+}
+
+/// `d` up to the first start code prefix at or after `from`: slice data
+/// cannot contain one (the syntax avoids 23 zero bits), so whatever follows
+/// belongs to the next syntax element — ffmpeg's VA client hands the last
+/// slice over with a trailing sequence_end_code, which the device must not
+/// get (its OUTPUT buffer holds slices only).
+fn until_start_code(d: &[u8], from: usize) -> &[u8] {
+    match d.get(from..).and_then(|t| t.windows(3).position(|w| w == [0, 0, 1])) {
+        Some(p) => &d[..from + p],
+        None => d,
+    }
 }
 
 /// Everything VA gives for one picture.
@@ -286,8 +299,16 @@ fn valid_f_code(f: u8, used: bool) -> bool {
 
 /// Translates one picture; `state` carries the matrices and the
 /// progressive-sequence derivation from picture to picture (updated only
-/// when the picture translates).
-pub fn translate(input: &PictureInput, refs: &dyn RefTs, state: &mut Mpeg2State) -> Result<Mpeg2Controls, String> {
+/// when the picture translates). `current_ts`: the timestamp of the frame
+/// the target surface holds (its first field, for a second field).
+///
+/// The second field of a P frame predicts from the first field of its own
+/// frame and from the previous reference frame (7.6.3.5); at the start of
+/// a stream (or after an I-only first field) there is no previous one, and
+/// ffmpeg's VA client then names no valid surface. Such a field's
+/// forward reference is its own frame (what hantro also falls back to when
+/// it finds no buffer with the timestamp).
+pub fn translate(input: &PictureInput, refs: &dyn RefTs, current_ts: Option<u64>, state: &mut Mpeg2State) -> Result<Mpeg2Controls, String> {
     let pp = input.pic;
     if input.profile != va::VAProfileMPEG2Simple && input.profile != va::VAProfileMPEG2Main {
         return Err(format!("VA profile {} is not an MPEG-2 profile", input.profile));
@@ -332,7 +353,13 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTs, state: &mut Mpeg2State)
         }
         refs.timestamp_ns(surface).ok_or_else(|| format!("MPEG-2 {what} reference surface {surface:#x} holds no decoded picture"))
     };
-    let forward_ref_ts = if fwd_used { ts(pp.forward_reference_picture, "forward")? } else { NO_REFERENCE };
+    let second_field = structure != k::V4L2_MPEG2_PIC_FRAME && !ext.is_first_field;
+    let forward_ref_ts = match ts(pp.forward_reference_picture, "forward") {
+        _ if !fwd_used => NO_REFERENCE,
+        Ok(t) => t,
+        Err(_) if second_field && !bwd_used && current_ts.is_some() => current_ts.unwrap_or(NO_REFERENCE),
+        Err(e) => return Err(e),
+    };
     let backward_ref_ts = if bwd_used { ts(pp.backward_reference_picture, "backward")? } else { NO_REFERENCE };
 
     let mut matrices = state.matrices;
@@ -359,14 +386,14 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTs, state: &mut Mpeg2State)
         intra_dc_precision: ext.intra_dc_precision,
         reserved: [0; 5],
     };
-    let second_field = field.is_some() && !ext.is_first_field;
     let pic_structure = match field {
         None => Some(PicStructure::Frame),
         Some(_) if second_field => None,
         Some(Field::Top) => Some(PicStructure::TopFieldFirst),
         Some(Field::Bottom) => Some(PicStructure::BottomFieldFirst),
     };
-    let refs = [fwd_used.then_some(pp.forward_reference_picture), bwd_used.then_some(pp.backward_reference_picture)];
+    let known = |s: va::VASurfaceID| refs.timestamp_ns(s).is_some();
+    let refs = [(fwd_used && known(pp.forward_reference_picture)).then_some(pp.forward_reference_picture), bwd_used.then_some(pp.backward_reference_picture)];
     state.matrices = matrices;
     state.progressive = progressive;
     Ok(Mpeg2Controls { sequence, picture, quantisation: matrices.control(), field, structure: pic_structure, refs })

@@ -33,7 +33,7 @@ fn pic(coding: i32, ext_bits: u32) -> va::VAPictureParameterBufferMPEG2 {
 }
 
 fn run(p: &va::VAPictureParameterBufferMPEG2, iq: Option<&va::VAIQMatrixBufferMPEG2>, st: &mut Mpeg2State) -> Result<Mpeg2Controls, String> {
-    translate(&PictureInput { profile: va::VAProfileMPEG2Main, pic: p, iq }, &refs(), st)
+    translate(&PictureInput { profile: va::VAProfileMPEG2Main, pic: p, iq }, &refs(), None, st)
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn references_by_picture_type() {
     assert!(run(&b, None, &mut st).is_err());
     // B in a Simple context
     b.backward_reference_picture = 2;
-    assert!(translate(&PictureInput { profile: va::VAProfileMPEG2Simple, pic: &b, iq: None }, &refs(), &mut st).is_err());
+    assert!(translate(&PictureInput { profile: va::VAProfileMPEG2Simple, pic: &b, iq: None }, &refs(), None, &mut st).is_err());
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn out_of_range_values_are_refused() {
     let mut p = pic(1, ext(3, 0));
     p.vertical_size = 0;
     assert!(run(&p, None, &mut st).is_err());
-    assert!(translate(&PictureInput { profile: va::VAProfileH264Main, pic: &pic(1, ext(3, 0)), iq: None }, &refs(), &mut st).is_err());
+    assert!(translate(&PictureInput { profile: va::VAProfileH264Main, pic: &pic(1, ext(3, 0)), iq: None }, &refs(), None, &mut st).is_err());
 }
 
 fn slice(pos: u32, flag: u32) -> va::VASliceParameterBufferMPEG2 {
@@ -182,6 +182,11 @@ fn slice_start_codes() {
     assert_eq!(slice_pieces(&p, &with).unwrap(), (&[][..], &with[..]));
     let without = [0x12u8, 0x34];
     assert_eq!(slice_pieces(&p, &without).unwrap(), (&[0u8, 0, 1, 5][..], &without[..]));
+    // what follows the slice (a sequence_end_code) is cut off
+    let ended = [0u8, 0, 1, 5, 0x12, 0x34, 0, 0, 0, 1, 0xb7];
+    assert_eq!(slice_pieces(&p, &ended).unwrap(), (&[][..], &ended[..7])); // stuffing zero kept
+    let ended = [0x12u8, 0, 0, 1, 0xb7];
+    assert_eq!(slice_pieces(&p, &ended).unwrap(), (&[0u8, 0, 1, 5][..], &ended[..1]));
     // a picture start code is not a slice
     assert!(slice_pieces(&p, &[0, 0, 1, 0, 8, 9]).is_err());
     assert!(slice_pieces(&p, &[0, 0, 1, 0xb3, 8, 9]).is_err());
@@ -198,4 +203,25 @@ fn profile_and_level_from_size() {
     assert_eq!(profile_and_level(va::VAProfileMPEG2Main, 1920, 1080), 0x44);
     assert_eq!(profile_and_level(va::VAProfileMPEG2Simple, 720, 576), 0x58);
     assert_eq!(max_vbv_buffer_size(0x44), 597);
+}
+
+#[test]
+fn second_p_field_without_a_previous_frame_refers_to_its_own_frame() {
+    let mut st = Mpeg2State::default();
+    // bottom field, second (is_first_field 0), P, forward surface 0 (ffmpeg
+    // names no surface when there is no previous reference frame)
+    let mut p = pic(2, ext(2, 0));
+    p.f_code = 0x11ff;
+    p.forward_reference_picture = 0;
+    let c = translate(&PictureInput { profile: va::VAProfileMPEG2Main, pic: &p, iq: None }, &refs(), Some(5000), &mut st).unwrap();
+    assert_eq!(c.picture.forward_ref_ts, 5000);
+    assert_eq!(c.refs, [None, None]);
+    // a known forward reference is used as given
+    p.forward_reference_picture = 1;
+    let c = translate(&PictureInput { profile: va::VAProfileMPEG2Main, pic: &p, iq: None }, &refs(), Some(5000), &mut st).unwrap();
+    assert_eq!(c.picture.forward_ref_ts, 1000);
+    // a first field or a frame gets no such fallback
+    p.forward_reference_picture = 0;
+    p.picture_coding_extension.value = ext(2, 1 << 12);
+    assert!(translate(&PictureInput { profile: va::VAProfileMPEG2Main, pic: &p, iq: None }, &refs(), Some(5000), &mut st).is_err());
 }

@@ -26,6 +26,10 @@ struct FirstField {
 
 #[derive(Default)]
 pub struct Engine {
+    /// The device holds CAPTURE buffers (cedrus): a first field must ask for
+    /// it. Without (hantro), the second field's request re-queues the
+    /// buffer of the first one.
+    pub hold_capture: bool,
     window: Window,
     first_field: Option<FirstField>,
     pub pictures: u64,
@@ -38,6 +42,10 @@ fn flag(p: &v4l2_ctrl_mpeg2_picture, f: u32) -> bool {
 }
 
 impl Engine {
+    pub fn new(hold_capture: bool) -> Self {
+        Engine { hold_capture, ..Default::default() }
+    }
+
     /// False when the picture cannot be decoded at all (no size, or larger
     /// than the CAPTURE buffer: the hardware would write past it).
     fn check_sequence(&self, errs: &mut Vec<String>, s: &v4l2_ctrl_mpeg2_sequence, job: &Job) -> bool {
@@ -97,9 +105,16 @@ impl Engine {
 
     /// The references the picture must name: this model's window (and the
     /// pictures really held by CAPTURE buffers).
-    fn check_references(&self, errs: &mut Vec<String>, p: &v4l2_ctrl_mpeg2_picture, w: Window, job: &Job) {
+    /// `second`: the picture is the second field of the frame with the
+    /// request's timestamp, so a P field may name its own frame (7.6.3.5:
+    /// it predicts from the first field) when there is no earlier
+    /// reference frame.
+    fn check_references(&self, errs: &mut Vec<String>, p: &v4l2_ctrl_mpeg2_picture, mut w: Window, second: bool, job: &Job) {
         let t = p.picture_coding_type as u32;
-        let held = |ts: u64| job.cap_ts.iter().any(|c| c.1 == ts);
+        if second && t == V4L2_MPEG2_PIC_CODING_TYPE_P && w.future.is_none() {
+            w.future = Some(job.out_ts);
+        }
+        let held = |ts: u64| job.cap_ts.iter().any(|c| c.1 == ts) || (second && ts == job.out_ts);
         let mut check = |name: &str, got: u64, expected: Option<u64>| {
             match expected {
                 Some(e) if e != got => errs.push(format!("picture.{name}: expected {e} (reference picture of this model), got {got}")),
@@ -194,12 +209,12 @@ impl Model for Engine {
             }
             _ => None,
         };
-        if field && second.is_none() && !job.hold {
+        if self.hold_capture && field && second.is_none() && !job.hold {
             errs.push("request: first field of a frame without V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF".into());
         }
         let is_ref = pic.picture_coding_type as u32 != V4L2_MPEG2_PIC_CODING_TYPE_B;
         let window = second.map_or(self.window, |f| f.before);
-        self.check_references(&mut errs, &pic, window, job);
+        self.check_references(&mut errs, &pic, window, second.is_some(), job);
         let slices = self.check_slices(&mut errs, &seq, &pic, job.data);
         if slices.is_empty() {
             errs.push("bitstream: no slice in the OUTPUT buffer".into());
@@ -207,7 +222,7 @@ impl Model for Engine {
         }
 
         let mut au = Vec::with_capacity(job.data.len() + 512);
-        write_headers(&seq, &pic, &q, self.temporal_reference, &mut au);
+        write_headers(&seq, &pic, &q, self.temporal_reference, second.is_some(), &mut au);
         for s in &slices {
             au.extend_from_slice(s);
         }

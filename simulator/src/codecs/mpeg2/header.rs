@@ -127,10 +127,25 @@ pub fn write_headers(
     pic: &v4l2_ctrl_mpeg2_picture,
     q: &v4l2_ctrl_mpeg2_quantisation,
     temporal_reference: u32,
+    second_field: bool,
     out: &mut Vec<u8>,
 ) {
     let mut w = Writer::default();
     let (hs, vs, vbv) = (seq.horizontal_size as u32, seq.vertical_size as u32, seq.vbv_buffer_size);
+    // A sequence header between the two fields of a frame is not allowed
+    // (6.1.1.6: a sequence header starts a new frame): the second field
+    // gets picture-level headers only.
+    if !second_field {
+        write_sequence(&mut w, seq, hs, vs, vbv);
+    }
+    write_picture(&mut w, pic, q, temporal_reference);
+    while w.n != 0 {
+        w.put(1, 0);
+    }
+    out.extend_from_slice(&w.out);
+}
+
+fn write_sequence(w: &mut Writer, seq: &v4l2_ctrl_mpeg2_sequence, hs: u32, vs: u32, vbv: u32) {
     w.start_code(0xB3);
     w.put(12, hs & 0xfff);
     w.put(12, vs & 0xfff);
@@ -155,6 +170,9 @@ pub fn write_headers(
     w.put(1, 0); // low_delay
     w.put(2, 0);
     w.put(5, 0);
+}
+
+fn write_picture(w: &mut Writer, pic: &v4l2_ctrl_mpeg2_picture, q: &v4l2_ctrl_mpeg2_quantisation, temporal_reference: u32) {
     w.start_code(0x00);
     let t = pic.picture_coding_type as u32;
     w.put(10, temporal_reference & 0x3ff);
@@ -200,10 +218,6 @@ pub fn write_headers(
     }
     w.put(1, 0); // load_chroma_intra_quantiser_matrix (4:2:0)
     w.put(1, 0);
-    while w.n != 0 {
-        w.put(1, 0);
-    }
-    out.extend_from_slice(&w.out);
 }
 
 #[cfg(test)]
@@ -235,7 +249,7 @@ mod tests {
         let pic = v4l2_ctrl_mpeg2_picture { picture_coding_type: 2, picture_structure: 3, f_code: [[1, 2], [15, 15]], ..Default::default() };
         let q = v4l2_ctrl_mpeg2_quantisation::default();
         let mut out = Vec::new();
-        write_headers(&seq, &pic, &q, 0, &mut out);
+        write_headers(&seq, &pic, &q, 0, false, &mut out);
         let codes: Vec<_> = start_codes(&out).into_iter().map(|s| s.0).collect();
         assert_eq!(codes, vec![Some(0xB3), Some(0xB5), Some(0x00), Some(0xB5), Some(0xB5)]);
         // horizontal 720 = 0x2d0, vertical 576 = 0x240

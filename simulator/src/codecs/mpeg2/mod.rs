@@ -50,7 +50,7 @@ impl Codec for Mpeg2 {
             _ => Vec::new(),
         }
     }
-    fn new_model(&self, _p: Personality) -> Box<dyn Model> {
-        Box::new(checker::Engine::default())
+    fn new_model(&self, p: Personality) -> Box<dyn Model> {
+        Box::new(checker::Engine::new(p == Personality::Cedrus))
     }
 }
