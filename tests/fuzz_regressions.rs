@@ -11,7 +11,7 @@ mod fuzz;
 use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
-const TARGETS: [(&str, Target); 2] = [("slice_header", fuzz::slice_header), ("translate", fuzz::translate)];
+const TARGETS: [(&str, Target); 3] = [("slice_header", fuzz::slice_header), ("translate", fuzz::translate), ("mpeg2_translate", fuzz::mpeg2_translate)];
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {

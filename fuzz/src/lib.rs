@@ -1,4 +1,4 @@
-//! The fuzz targets' entry points ([`slice_header`], [`translate`]; the
+//! The fuzz targets' entry points ([`slice_header`], [`translate`], [`mpeg2_translate`]; the
 //! files in fuzz_targets/ only hand libFuzzer's bytes to them, and
 //! the driver's tests/fuzz_regressions.rs feeds the seeds and every crash input through
 //! them) and the input decoding they share: fuzzer bytes -> VA H.264
@@ -233,4 +233,56 @@ pub fn slice_params(u: &mut Unstructured) -> Result<va::VASliceParameterBufferH2
         sp.RefPicList1[i] = if i < n1 as usize { Pic::arbitrary(u)?.to_va() } else { invalid() };
     }
     Ok(sp)
+}
+
+/// Target mpeg2_translate: the MPEG-2 translator (src/codecs/mpeg2) through
+/// the codec interface, as the driver calls it, on arbitrary VA buffers: raw
+/// picture parameter bytes (any length), an optional raw IQ matrix, 1-4
+/// slice parameter buffers (1-3 elements each) with arbitrary data, over a
+/// few pictures of one context (the matrices and the progressive-sequence
+/// derivation carry over), with references known for surfaces 1..=8. Must
+/// never panic.
+pub fn mpeg2_translate(data: &[u8]) {
+    let _ = mpeg2_run(&mut Unstructured::new(data));
+}
+
+struct Mpeg2Refs;
+impl hantro_drv_video::codecs::codec::Refs for Mpeg2Refs {
+    fn timestamp_ns(&self, s: va::VASurfaceID) -> Option<u64> {
+        (1..=8).contains(&s).then(|| s as u64 * 1000)
+    }
+    fn structure(&self, _s: va::VASurfaceID) -> Option<hantro_drv_video::codecs::codec::PicStructure> {
+        None
+    }
+}
+
+fn mpeg2_run(u: &mut Unstructured) -> Result<()> {
+    use hantro_drv_video::codecs::codec::{Codec, Decoding, PictureBuffers, SliceBufs, TranslatorParams, VaBuf};
+    use hantro_drv_video::codecs::DecodeMode;
+    let profile = if bool::arbitrary(u)? { va::VAProfileMPEG2Main } else { va::VAProfileMPEG2Simple };
+    let caps = hantro_drv_video::v4l2::discovery::CodedCaps::default();
+    let decoding = Decoding { bit_depth: 8, mode: DecodeMode::FrameBased, start_code: &[] };
+    let codec = &hantro_drv_video::codecs::mpeg2::Mpeg2;
+    let mut t = codec.translator(&TranslatorParams { caps: &caps, decoding: &decoding, profile, test_corrupt: None });
+    for _ in 0..u8::arbitrary(u)? % 3 + 1 {
+        let pic_len = if bool::arbitrary(u)? { std::mem::size_of::<va::VAPictureParameterBufferMPEG2>() } else { u8::arbitrary(u)? as usize };
+        let pic = u.bytes(pic_len.min(u.len()))?.to_vec();
+        let iq = if bool::arbitrary(u)? { Some(u.bytes(std::mem::size_of::<va::VAIQMatrixBufferMPEG2>().min(u.len()))?.to_vec()) } else { None };
+        let mut bufs = vec![VaBuf { buf_type: va::VAPictureParameterBufferType, bytes: &pic, num_elements: 1 }];
+        if let Some(iq) = &iq {
+            bufs.push(VaBuf { buf_type: va::VAIQMatrixBufferType, bytes: iq, num_elements: 1 });
+        }
+        let mut parts = Vec::new();
+        for _ in 0..u8::arbitrary(u)? % 4 + 1 {
+            let n = u8::arbitrary(u)? % 3 + 1;
+            let plen = (std::mem::size_of::<va::VASliceParameterBufferMPEG2>() * n as usize).min(u.len());
+            let params = u.bytes(plen)?.to_vec();
+            let dlen = (u16::arbitrary(u)? as usize % 1024).min(u.len());
+            parts.push((params, n, u.bytes(dlen)?.to_vec()));
+        }
+        let slices: Vec<SliceBufs> = parts.iter().map(|(p, n, d)| SliceBufs { params: p, num_elements: *n as u32, data: d }).collect();
+        let target = u8::arbitrary(u)? as u32 % 10;
+        let _ = t.translate(&PictureBuffers { target, buffers: &bufs, slices: &slices }, &Mpeg2Refs);
+    }
+    Ok(())
 }

@@ -63,9 +63,10 @@ pub struct Driver {
     /// Sessions (CAPTURE pools) alive, to place new surfaces next to the
     /// context or config they will be used with.
     pub(crate) backings: Mutex<Vec<Weak<Backing>>>,
-    /// Most recently created config, a hint for surfaces created before
-    /// their context (ffmpeg, Chromium).
-    pub(crate) last_config: Mutex<Option<u32>>,
+    /// Most recently created config and its route, a hint for surfaces
+    /// created before their context (ffmpeg, Chromium); the route outlives
+    /// the config (ffmpeg destroys the config it probed with first).
+    pub(crate) last_config: Mutex<Option<(u32, Route)>>,
 }
 
 impl Driver {
@@ -195,8 +196,8 @@ impl Driver {
                 _ => return Err(VaError::AttrNotSupported),
             }
         }
-        let (id, _) = self.configs.insert(Config { profile, entrypoint, rt_format, route }).ok_or(VaError::MaxNumExceeded)?;
-        *self.last_config.lock() = Some(id);
+        let (id, _) = self.configs.insert(Config { profile, entrypoint, rt_format, route: route.clone() }).ok_or(VaError::MaxNumExceeded)?;
+        *self.last_config.lock() = Some((id, route));
         Ok(id)
     }
 

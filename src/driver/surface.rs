@@ -213,7 +213,7 @@ impl Driver {
     fn backing_for_surfaces(&self, rt_format: u32, width: u32, height: u32) -> VaResult<Arc<Backing>> {
         let mut contexts = self.contexts.values();
         contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
-        let newest_config = (*self.last_config.lock()).and_then(|id| self.configs.get(id));
+        let newest_config = self.last_config.lock().as_ref().and_then(|(id, _)| self.configs.get(*id));
         for (_, c) in &contexts {
             if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config))
                 && c.backing.fits(&c.backing.route, rt_format, width, height)
@@ -223,10 +223,7 @@ impl Driver {
                 return Ok(c.backing.clone());
             }
         }
-        let route = {
-            let last = *self.last_config.lock();
-            last.and_then(|id| self.configs.get(id)).map(|c| c.route.clone()).unwrap_or_else(|| self.routes[0].clone())
-        };
+        let route = self.last_config.lock().as_ref().map(|(_, r)| r.clone()).unwrap_or_else(|| self.routes[0].clone());
         for b in self.live_backings() {
             if b.owner.lock().is_none() && b.fits(&route, rt_format, width, height) && b.width == align16(width) && b.height == align16(height) {
                 return Ok(b);

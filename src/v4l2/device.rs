@@ -137,17 +137,20 @@ impl VideoNode {
         }
     }
 
-    pub fn enum_formats(&self, q: Queue) -> Vec<u32> {
+    /// The formats of queue `q`. EINVAL ends the list; any other error
+    /// (EBUSY, ENOMEM) is an error, not a shorter list: a transient failure
+    /// must not silently drop a format (and the profiles behind it).
+    pub fn enum_formats(&self, q: Queue) -> V4l2Result<Vec<u32>> {
         let qt = self.queue_type(q);
         let mut out = Vec::new();
         for index in 0..64 {
-            // EINVAL ends the enumeration
             match v4l2r_call("VIDIOC_ENUM_FMT", || vi::enum_fmt::<k::v4l2_fmtdesc>(&self.fd, qt, index)) {
                 Ok(d) => out.push(d.pixelformat),
-                Err(_) => break,
+                Err(e) if e.errno() == Some(libc::EINVAL) => break,
+                Err(e) => return Err(e),
             }
         }
-        out
+        Ok(out)
     }
 
     pub fn frame_sizes(&self, fourcc: u32) -> Option<FrameSizes> {

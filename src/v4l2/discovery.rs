@@ -292,7 +292,7 @@ pub fn discover(probes: &[Probe], media_node: Option<&str>, video_node: Option<&
 pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<DecoderInfo, V4l2Error> {
     let (node, caps) = VideoNode::open(video_path)?;
     let mut coded = Vec::new();
-    let offered = node.enum_formats(Queue::Output);
+    let offered = node.enum_formats(Queue::Output)?;
     log::info!(
         "{video_path} ({}): OUTPUT formats {}; of these the driver decodes {}",
         caps.driver,
@@ -311,13 +311,10 @@ pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<Dec
         });
         let w = sizes.min_width.max(64).min(sizes.max_width);
         let h = sizes.min_height.max(64).min(sizes.max_height);
-        let capture = match node.set_format(Queue::Output, fourcc, w, h, 0) {
-            Ok(_) => node.enum_formats(Queue::Capture),
-            Err(e) => {
-                log::warn!("{video_path}: cannot select {}: {e}", formats::name(fourcc));
-                continue;
-            }
-        };
+        // A coded format the device lists but refuses: the probe fails (as
+        // for any other probe error) rather than silently losing it.
+        node.set_format(Queue::Output, fourcc, w, h, 0)?;
+        let capture = node.enum_formats(Queue::Capture)?;
         let menus = p.menus.iter().map(|&id| node.menu_items(id).map(|m| (id, m))).collect::<Result<_, _>>()?;
         let controls = p.controls.iter().copied().filter(|&id| node.query_ext_ctrl(id).is_some()).collect();
         coded.push(CodedCaps { fourcc, sizes, capture, menus, controls });

@@ -158,7 +158,7 @@ impl Session {
         // else the first one we can describe.
         let mut capture_format = node.get_format(Queue::Capture)?;
         if !setup.capture_formats.contains(&capture_format.fourcc) {
-            let offered = node.enum_formats(Queue::Capture);
+            let offered = node.enum_formats(Queue::Capture)?;
             let want = setup.capture_formats.iter().find(|f| offered.contains(f)).copied().ok_or_else(|| {
                 V4l2Error::Unsupported(format!(
                     "{video_path}: no usable CAPTURE format among {}",
