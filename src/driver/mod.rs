@@ -61,6 +61,10 @@ pub struct Driver {
     /// Most recently created config, a hint for surfaces created before
     /// their context (ffmpeg, Chromium).
     pub(crate) last_config: Mutex<Option<u32>>,
+    /// Its route, kept after the config is destroyed: ffmpeg 5.1 creates a
+    /// config to query constraints, destroys it, then creates the surfaces
+    /// (before the decoding config), which must go to that route's session.
+    pub(crate) last_route: Mutex<Option<Route>>,
 }
 
 impl Driver {
@@ -97,6 +101,7 @@ impl Driver {
             images: Table::new(Kind::Image),
             backings: Mutex::new(Vec::new()),
             last_config: Mutex::new(None),
+            last_route: Mutex::new(None),
         })
     }
 
@@ -177,6 +182,7 @@ impl Driver {
                 _ => return Err(VaError::AttrNotSupported),
             }
         }
+        *self.last_route.lock() = Some(route.clone());
         let (id, _) = self.configs.insert(Config { profile, entrypoint, rt_format, route }).ok_or(VaError::MaxNumExceeded)?;
         *self.last_config.lock() = Some(id);
         Ok(id)

@@ -182,7 +182,10 @@ impl Driver {
         }
         let route = {
             let last = *self.last_config.lock();
-            last.and_then(|id| self.configs.get(id)).map(|c| c.route.clone()).unwrap_or_else(|| self.routes[0].clone())
+            last.and_then(|id| self.configs.get(id))
+                .map(|c| c.route.clone())
+                .or_else(|| self.last_route.lock().clone())
+                .unwrap_or_else(|| self.routes[0].clone())
         };
         for b in self.live_backings() {
             if b.owner.lock().is_none() && b.fits(&route, rt_format, width, height) && b.width == align16(width) && b.height == align16(height) {
