@@ -12,24 +12,31 @@
 # holds the hash of this script; a different hash regenerates everything).
 #
 # Which libvpx settings make which feature (checked by the simulator's own
-# header parse, see tests/sim_vp8.rs `corpus_covers_features`):
+# header parse):
 # * hidden alt-ref frames: -auto-alt-ref 1 with -lag-in-frames > 0 in a
-#   2-pass encode (1-pass makes none) -- the ARF is coded with show_frame = 0;
-# * golden refresh / copy flags and sign bias: the same ARF streams, and
-#   -ts-parameters temporal layers (frames refreshing golden/alt only);
-# * segmentation (map + data, delta mode): -error-resilient default in
+#   2-pass encode (1-pass makes none) -- the ARF is coded with show_frame = 0,
+#   sign_bias_alternate = 1, refresh_last = 0;
+# * golden refresh and copy to altref (golden -> altref): every good-quality
+#   stream without an active ARF refreshes golden periodically;
+# * frames that refresh golden/altref only, not last: -ts-parameters with
+#   3 temporal layers (ts_layering_mode=3);
+# * segmentation (map + data updates, delta mode): -error-resilient default in
 #   realtime mode (-deadline realtime) turns on libvpx's cyclic background
-#   refresh, which codes segment 1 with a quantiser delta;
-# * static threshold: -static-thresh (skips, mb_no_skip_coeff);
+#   refresh, which codes segment 1 with a quantiser delta; also
+#   refresh_entropy_probs = 0 on every frame;
+# * static threshold: -static-thresh (more skipped macroblocks);
 # * 2/4/8 token partitions: -slices 2/4/8 (log2 of it is the partition count);
 # * loop-filter sharpness: -sharpness; mode/ref deltas: libvpx always
 #   sends them on key frames (mode_ref_lf_delta_update);
-# * refresh_entropy_probs = 0: -error-resilient default (libvpx then
-#   codes every frame's probability updates as not persistent).
-# Gaps (no libvpx setting makes them; see tests/sim_vp8.rs for what the
-# unit tests cover instead): absolute-value segment data
-# (segment_feature_mode = 1), horizontal/vertical scale, version != 0 other
-# than through -profile (done below: version 1..3).
+# * quantiser deltas (y2dc, y2ac, uvdc): only at q index 0 (-qmin 0 -qmax 0);
+# * versions 1 and 3 (simple loop filter, bilinear / full-pixel): -profile:v.
+# Gaps: no libvpx setting makes absolute-value segment data
+# (segment_feature_mode = 1), sign_bias_golden = 1, copy_buffer_to_golden,
+# mb_no_skip_coeff = 0 or a horizontal/vertical scale code (tried: the
+# settings above, -error-resilient, -static-thresh, temporal layers,
+# near-lossless); the driver's unit tests (src/codecs/vp8/tests.rs) code
+# them with their own bool encoder instead. The feature census is
+# simulator/src/codecs/vp8/tests.rs.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 out=$1
@@ -95,7 +102,7 @@ PASSES=2 enc altref_hidden  24 320x240   "$(mb 320x240)" \
   "2-pass: hidden alt-ref frames (auto-alt-ref, lag 16), golden/altref use"
 PASSES=2 enc altref_long   60 320x240   "$(ts 320x240)" \
   "-b:v 250k -g 60 -deadline good -cpu-used 1 -auto-alt-ref 1 -lag-in-frames 25 -arnr-maxframes 7 -arnr-strength 5" \
-  "2-pass: several hidden alt-ref frames, golden refreshes, a second key frame"
+  "2-pass: several hidden alt-ref frames, golden refreshes"
 enc partitions2    10 320x240   "$(ts 320x240)" \
   "-b:v 500k -g 30 -slices 2 -deadline good -cpu-used 4" "2 token partitions"
 enc partitions4    10 320x240   "$(ts 320x240)" \
@@ -111,8 +118,11 @@ enc segment_static 20 320x240   "$(mv_src 320x240)" \
 enc sharpness      12 320x240   "$(mb 320x240)" \
   "-b:v 150k -g 60 -sharpness 5 -deadline good -cpu-used 4" "loop-filter sharpness 5"
 enc temporal       18 320x240   "$(ts 320x240)" \
-  "-b:v 300k -g 60 -deadline realtime -cpu-used 8 -ts-parameters ts_number_layers=3:ts_target_bitrate=100,200,300:ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=0,2,1,2" \
+  "-b:v 300k -g 60 -deadline realtime -cpu-used 8 -ts-parameters ts_number_layers=3:ts_target_bitrate=100,200,300:ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=0,2,1,2:ts_layering_mode=3" \
   "3 temporal layers: frames refreshing golden/altref only, not last"
+enc near_lossless  8  176x144   "$(mb 176x144)" \
+  "-qmin 0 -qmax 0 -b:v 20M -g 60 -deadline good -cpu-used 4" \
+  "q index 0: libvpx codes y2dc/y2ac/uvdc quantiser deltas"
 enc version3       8  176x144   "$(ts 176x144)" \
   "-b:v 200k -g 30 -profile:v 3 -deadline good -cpu-used 4" "version 3 (simple filter, full-pixel chroma)"
 enc version1       8  176x144   "$(ts 176x144)" \
