@@ -28,10 +28,12 @@ pub struct Vp8;
 const CONTROLS: [u32; 1] = [k::V4L2_CID_STATELESS_VP8_FRAME];
 const BUFFER_TYPES: [va::VABufferType; 3] = [va::VAPictureParameterBufferType, va::VAIQMatrixBufferType, va::VAProbabilityBufferType];
 
-/// Mode and MV probabilities a key frame resets the stream to (RFC 6386
-/// 11.2 / 16.2 / 17.2, libvpx vp8_init_mbmode_probs / vp8_default_mv_context).
-pub const DEFAULT_Y_MODE_PROBS: [u8; 4] = [112, 86, 140, 37];
-pub const DEFAULT_UV_MODE_PROBS: [u8; 3] = [162, 101, 204];
+/// The fixed mode probabilities key frames are coded with (RFC 6386
+/// 11.2, kf_ymode_prob / kf_uv_mode_prob): what GStreamer's v4l2slvp8dec
+/// and both VA clients put in the entropy of a key frame.
+pub const KEY_FRAME_Y_MODE_PROBS: [u8; 4] = [145, 156, 163, 128];
+pub const KEY_FRAME_UV_MODE_PROBS: [u8; 3] = [142, 114, 183];
+/// The MV probabilities a key frame resets the stream to (RFC 6386 17.2).
 pub const DEFAULT_MV_PROBS: [[u8; 19]; 2] = [
     [162, 128, 225, 146, 172, 147, 214, 39, 156, 128, 129, 132, 75, 145, 178, 206, 239, 254, 254],
     [164, 128, 204, 170, 119, 235, 140, 230, 228, 128, 130, 130, 74, 148, 180, 203, 236, 254, 254],
@@ -214,8 +216,8 @@ pub fn translate_frame<'a>(input: &FrameInput<'_, 'a>, refs: &dyn Refs, state: &
     f.quant.uv_ac_delta = hdr.uv_ac_delta;
     f.entropy.coeff_probs = input.probs.dct_coeff_probs;
     if key {
-        f.entropy.y_mode_probs = DEFAULT_Y_MODE_PROBS;
-        f.entropy.uv_mode_probs = DEFAULT_UV_MODE_PROBS;
+        f.entropy.y_mode_probs = KEY_FRAME_Y_MODE_PROBS;
+        f.entropy.uv_mode_probs = KEY_FRAME_UV_MODE_PROBS;
         f.entropy.mv_probs = DEFAULT_MV_PROBS;
     } else {
         f.entropy.y_mode_probs = pp.y_mode_probs;

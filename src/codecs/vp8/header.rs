@@ -211,7 +211,7 @@ pub struct PersistentState {
 
 impl Default for PersistentState {
     fn default() -> Self {
-        PersistentState { segment_abs: false, quant_update: [0; 4], lf_update: [0; 4], segment_probs: [255; 3], ref_frm_delta: [0; 4], mb_mode_delta: [0; 4] }
+        PersistentState { segment_abs: false, quant_update: [0; 4], lf_update: [0; 4], segment_probs: [0; 3], ref_frm_delta: [0; 4], mb_mode_delta: [0; 4] }
     }
 }
 

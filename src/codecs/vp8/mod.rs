@@ -19,8 +19,12 @@
 //!   header ([`header`]); VA has only clipped per-segment indices.
 //!   Segment values and loop-filter deltas persist across frames and are
 //!   reset by key frames (RFC 6386 9.3, 9.6), so the translator keeps them.
-//! * Key frames' mode and MV probabilities: the spec's defaults (a key
-//!   frame resets them; VA clients send the key-frame-only tables instead).
+//! * Key frames' mode and MV probabilities: the fixed key-frame mode
+//!   tables (what GStreamer's v4l2slvp8dec sends) and the default MV
+//!   probabilities a key frame resets to, whatever the client sent.
+//! * Segment tree probabilities before any map update: 0 (the kernel's
+//!   control default and GStreamer's); they are read only with a map
+//!   update, which sends all three.
 //!
 //! cros-codecs 0.0.6 has a VP8 parser; it is not used: it parses whole
 //! frames (chunk included) and tracks the entropy state itself, while VA

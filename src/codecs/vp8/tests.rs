@@ -1,6 +1,6 @@
 //! Unit tests: frame tag, bool decoder (against the RFC 6386 section 7
 //! encoder written here), frame-header parse and the translation.
-use super::codec::{translate_frame, FrameInput, DEFAULT_Y_MODE_PROBS};
+use super::codec::{translate_frame, FrameInput, KEY_FRAME_Y_MODE_PROBS};
 use super::header::{parse_frame_header, BoolDecoder, FrameTag, PersistentState};
 use super::tables::COEFF_UPDATE_PROBS;
 use crate::codecs::codec::{PicStructure, Refs};
@@ -337,7 +337,7 @@ fn ffmpeg_style_frame_gets_its_chunk_rebuilt() {
     assert_eq!(f.num_dct_parts, 2);
     assert_eq!(&f.dct_part_sizes[..3], &[5, 7, 0]);
     assert_eq!(f.quant.y_ac_qi, 60);
-    assert_eq!(f.entropy.y_mode_probs, DEFAULT_Y_MODE_PROBS, "key frames reset the mode probabilities");
+    assert_eq!(f.entropy.y_mode_probs, KEY_FRAME_Y_MODE_PROBS, "key frames carry the fixed key-frame mode probabilities");
     assert_ne!(f.flags & u64::from(k::V4L2_VP8_FRAME_FLAG_KEY_FRAME), 0);
     assert!(out.refs.is_empty());
     assert_eq!(f.last_frame_ts, 1000);

@@ -94,8 +94,11 @@ impl Vp8Model {
             });
             errs.push(format!("vp8_frame.entropy.coeff_probs differ from the stream's (first at flat index {at:?})"));
         }
-        diff(errs, "entropy.y_mode_probs", f.probs.y_mode, c.entropy.y_mode_probs);
-        diff(errs, "entropy.uv_mode_probs", f.probs.uv_mode, c.entropy.uv_mode_probs);
+        // key frames are coded with fixed mode probabilities (11.2), which
+        // is what the control carries for them
+        let (y_mode, uv_mode) = if f.key { ([145, 156, 163, 128], [142, 114, 183]) } else { (f.probs.y_mode, f.probs.uv_mode) };
+        diff(errs, "entropy.y_mode_probs", y_mode, c.entropy.y_mode_probs);
+        diff(errs, "entropy.uv_mode_probs", uv_mode, c.entropy.uv_mode_probs);
         diff(errs, "entropy.mv_probs", f.probs.mv, c.entropy.mv_probs);
         // references (inter frames read them; key frames read none)
         if !f.key {

@@ -138,7 +138,7 @@ impl Default for Stream {
             seg_abs: false,
             seg_quant: [0; 4],
             seg_lf: [0; 4],
-            seg_probs: [255; 3],
+            seg_probs: [0; 3],
             ref_delta: [0; 4],
             mode_delta: [0; 4],
             width: 0,
