@@ -7,6 +7,9 @@
 //! status (an error where the input is wrong), nothing crashes or hangs,
 //! no fd leaks, and the driver decodes the good frame again afterwards.
 mod common;
+#[allow(dead_code)]
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz;
 use common::{record_first_picture, run_child_ok, status_name, va, RecordedBuffer, St, Va, OK};
 use std::mem::size_of;
 use std::path::PathBuf;
@@ -225,4 +228,64 @@ fn child_hostile_vp8() {
     assert!(bad.is_empty(), "{} wrong:\n{}", bad.len(), bad.join("\n"));
     assert_eq!(before.fds, after.fds, "fds leaked by the hostile VP8 frames");
     println!("hostile vp8: all {} rows as expected", cases.len());
+}
+
+/// The fuzz target's entry point (fuzz/src/vp8.rs) on every frame of the
+/// VP8 corpus, each behind a few bytes of VA parameters, and on 20000
+/// deterministic mutations of them (bit flips, truncations): none may panic.
+#[test]
+fn vp8_fuzz_entry_on_corpus_frames_and_mutations() {
+    let dir = vp8_stream().parent().unwrap().to_path_buf();
+    let mut frames = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ivf") {
+            let d = std::fs::read(&p).unwrap();
+            let mut at = u16::from_le_bytes([d[6], d[7]]) as usize;
+            while at + 12 <= d.len() {
+                let n = u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]) as usize;
+                frames.push(d[at + 12..(at + 12 + n).min(d.len())].to_vec());
+                at += 12 + n;
+            }
+        }
+    }
+    assert!(frames.len() > 100, "{} corpus frames", frames.len());
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut runs = 0;
+    for (i, f) in frames.iter().enumerate() {
+        // fps, structured, then the VA structs (zero padded by the entry) and the frame
+        let fps = u32::from_le_bytes([f[0], f[1], f[2], 0]) >> 5;
+        let mut input = vec![fps as u8, (fps >> 8) as u8, 1];
+        input.extend(std::iter::repeat_n(0u8, 64));
+        input.extend_from_slice(f);
+        fuzz::vp8_frame(&input);
+        runs += 1;
+        for _ in 0..20000 / frames.len() + 1 {
+            let mut m = input.clone();
+            match next() % 3 {
+                0 => {
+                    let n = (next() % 8 + 1) as usize;
+                    for _ in 0..n {
+                        let at = (next() as usize) % m.len();
+                        m[at] ^= 1 << (next() % 8);
+                    }
+                }
+                1 => m.truncate((next() as usize) % m.len()),
+                _ => {
+                    let at = (next() as usize) % m.len();
+                    m[at] = next() as u8;
+                }
+            }
+            fuzz::vp8_frame(&m);
+            runs += 1;
+        }
+        let _ = i;
+    }
+    eprintln!("vp8_frame fuzz entry: {runs} inputs from {} corpus frames, no panic", frames.len());
 }
