@@ -523,17 +523,18 @@ fn setup_trace() -> (Vec<Call>, String) {
 /// Faults the driver rightly survives without a failing VA call or a lost
 /// profile: (VA call, ioctl, occurrence within the call, why).
 const ABSORBED: &[(&str, &str, u32, &str)] = &[
-    // the probe past the last OUTPUT / CAPTURE format (index 1, EINVAL in a
-    // clean run): any error ends the list
-    ("vaInitialize", "VIDIOC_ENUM_FMT", 2, "ends the OUTPUT format list"),
-    ("vaInitialize", "VIDIOC_ENUM_FMT", 4, "ends the CAPTURE format list"),
+    // (no VIDIOC_ENUM_FMT here: only EINVAL ends a format list; any other
+    // error fails vaInitialize instead of silently dropping the formats
+    // after it, e.g. VP8 after H.264)
     // optional probes: without them the driver keeps its defaults
     ("vaInitialize", "VIDIOC_ENUM_FRAMESIZES", 1, "size range unknown: no limit advertised"),
+    ("vaInitialize", "VIDIOC_ENUM_FRAMESIZES", 2, "VP8 size range unknown: no limit advertised"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 1, "decode-mode menu unknown: default"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 2, "start-code menu unknown: default"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 3, "profile menu unknown: all profiles"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 4, "optional control"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 5, "optional control"),
+    ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 6, "optional control (VP8_FRAME)"),
     // (no VIDIOC_QUERYMENU here: only EINVAL means "entry skipped"; any
     // other error fails vaInitialize instead of silently dropping a mode
     // or a profile)

@@ -162,6 +162,24 @@ impl VideoNode {
         out
     }
 
+    /// [`VideoNode::enum_formats`] for discovery: only EINVAL ends the
+    /// list; any other error is returned, so that a transient failure
+    /// cannot silently drop the formats after it (and their profiles).
+    pub fn enum_formats_strict(&self, q: Queue) -> V4l2Result<Vec<u32>> {
+        let mut out = Vec::new();
+        for index in 0..64 {
+            let mut d: k::v4l2_fmtdesc = zeroed();
+            d.index = index;
+            d.type_ = self.buf_type(q);
+            match ioctl(self.raw(), VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &mut d) {
+                Ok(()) => out.push(d.pixelformat),
+                Err(e) if e.errno() == Some(libc::EINVAL) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn frame_sizes(&self, fourcc: u32) -> Option<FrameSizes> {
         let mut f: k::v4l2_frmsizeenum = zeroed();
         f.index = 0;

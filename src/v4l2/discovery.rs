@@ -253,7 +253,7 @@ pub fn discover(probes: &[Probe], media_node: Option<&str>, video_node: Option<&
 pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<DecoderInfo, V4l2Error> {
     let (node, caps) = VideoNode::open(video_path)?;
     let mut coded = Vec::new();
-    let offered = node.enum_formats(Queue::Output);
+    let offered = node.enum_formats_strict(Queue::Output)?;
     log::debug!("{video_path}: OUTPUT formats {}", offered.iter().map(|f| formats::name(*f)).collect::<Vec<_>>().join(","));
     for p in probes.iter().filter(|p| offered.contains(&p.fourcc)) {
         let fourcc = p.fourcc;
@@ -267,12 +267,15 @@ pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<Dec
         });
         let w = sizes.min_width.max(64).min(sizes.max_width);
         let h = sizes.min_height.max(64).min(sizes.max_height);
+        // A format the node lists but refuses (EINVAL) is skipped; any
+        // other error fails the node rather than silently losing a codec.
         let capture = match node.set_format(Queue::Output, fourcc, w, h, 0) {
-            Ok(_) => node.enum_formats(Queue::Capture),
-            Err(e) => {
+            Ok(_) => node.enum_formats_strict(Queue::Capture)?,
+            Err(e) if e.errno() == Some(libc::EINVAL) => {
                 log::warn!("{video_path}: cannot select {}: {e}", formats::name(fourcc));
                 continue;
             }
+            Err(e) => return Err(e),
         };
         let menus = p.menus.iter().map(|&id| node.menu_items(id).map(|m| (id, m))).collect::<Result<_, _>>()?;
         let controls = p.controls.iter().copied().filter(|&id| node.query_ext_ctrl(id).is_some()).collect();
