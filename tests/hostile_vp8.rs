@@ -79,7 +79,10 @@ fn replay(v: &Va, ctx: u32, target: u32, pic: &[RecordedBuffer], change: &dyn Fn
     vcall!(v, vaSyncSurface, target)
 }
 
-fn with<T: Copy>(ty: va::VABufferType, f: impl Fn(&mut T) + 'static) -> Box<dyn Fn(&mut Vec<RecordedBuffer>)> {
+/// A change to the recorded buffers of a frame.
+type Change = Box<dyn Fn(&mut Vec<RecordedBuffer>)>;
+
+fn with<T: Copy>(ty: va::VABufferType, f: impl Fn(&mut T) + 'static) -> Change {
     Box::new(move |bufs: &mut Vec<RecordedBuffer>| {
         for b in bufs.iter_mut().filter(|b| b.ty == ty) {
             edit::<T>(&mut b.data, &f);
@@ -94,7 +97,7 @@ fn or_fields(p: &mut va::VAPictureParameterBufferVP8, bits: u32) {
     p.pic_fields.value = v | bits;
 }
 
-fn data_edit(f: impl Fn(&mut Vec<u8>) + 'static) -> Box<dyn Fn(&mut Vec<RecordedBuffer>)> {
+fn data_edit(f: impl Fn(&mut Vec<u8>) + 'static) -> Change {
     Box::new(move |bufs: &mut Vec<RecordedBuffer>| {
         for b in bufs.iter_mut().filter(|b| b.ty == va::VASliceDataBufferType) {
             f(&mut b.data);
@@ -103,7 +106,7 @@ fn data_edit(f: impl Fn(&mut Vec<u8>) + 'static) -> Box<dyn Fn(&mut Vec<Recorded
     })
 }
 
-fn drop_type(ty: va::VABufferType) -> Box<dyn Fn(&mut Vec<RecordedBuffer>)> {
+fn drop_type(ty: va::VABufferType) -> Change {
     Box::new(move |bufs: &mut Vec<RecordedBuffer>| bufs.retain(|b| b.ty != ty))
 }
 
@@ -144,7 +147,7 @@ fn child_hostile_vp8() {
     type Pp = va::VAPictureParameterBufferVP8;
     type Sp = va::VASliceParameterBufferVP8;
     let never = surf[7];
-    let cases: Vec<(&str, bool, Box<dyn Fn(&mut Vec<RecordedBuffer>)>)> = vec![
+    let cases: Vec<(&str, bool, Change)> = vec![
         ("slice data cut to half", true, data_edit(|d| d.truncate(d.len() / 2))),
         ("slice data of 5 bytes", true, data_edit(|d| d.truncate(5))),
         ("slice data empty", true, data_edit(|d| d.truncate(0))),
@@ -264,7 +267,7 @@ fn vp8_fuzz_entry_on_corpus_frames_and_mutations() {
         let mut input = vec![fps as u8, (fps >> 8) as u8, 1];
         input.extend(std::iter::repeat_n(0u8, 64));
         input.extend_from_slice(f);
-        fuzz::vp8_frame(&input);
+        fuzz::vp8::vp8_frame(&input);
         runs += 1;
         for _ in 0..20000 / frames.len() + 1 {
             let mut m = input.clone();
@@ -282,7 +285,7 @@ fn vp8_fuzz_entry_on_corpus_frames_and_mutations() {
                     m[at] = next() as u8;
                 }
             }
-            fuzz::vp8_frame(&m);
+            fuzz::vp8::vp8_frame(&m);
             runs += 1;
         }
         let _ = i;

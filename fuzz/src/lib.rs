@@ -12,7 +12,6 @@ use hantro_drv_video::codecs::h264::{self, DecodeMode, H264State, PictureInput, 
 use hantro_drv_video::ffi::{pod, va};
 
 pub mod vp8;
-pub use vp8::vp8_frame;
 
 /// Target slice_header: the H.264 slice-header parser on arbitrary NAL
 /// bytes, with parameter sets derived from arbitrary VA picture/slice

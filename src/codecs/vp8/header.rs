@@ -199,7 +199,8 @@ impl<'a> BoolDecoder<'a> {
 
 /// What persists between frames of a stream (reset by key frames): the
 /// segmentation and loop-filter-delta values that frames only update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Segment tree probabilities start at 0 (the control's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PersistentState {
     pub segment_abs: bool,
     pub quant_update: [i8; 4],
@@ -207,12 +208,6 @@ pub struct PersistentState {
     pub segment_probs: [u8; 3],
     pub ref_frm_delta: [i8; 4],
     pub mb_mode_delta: [i8; 4],
-}
-
-impl Default for PersistentState {
-    fn default() -> Self {
-        PersistentState { segment_abs: false, quant_update: [0; 4], lf_update: [0; 4], segment_probs: [0; 3], ref_frm_delta: [0; 4], mb_mode_delta: [0; 4] }
-    }
 }
 
 /// The parsed frame header.

@@ -112,8 +112,9 @@ const MV_UPDATE: [[u8; 19]; 2] = [
     [231, 243, 245, 253, 254, 254, 254, 254, 254, 254, 254, 254, 254, 254, 251, 251, 254, 254, 254],
 ];
 
-/// Stream state that survives a frame.
-#[derive(Clone, Debug)]
+/// Stream state that survives a frame (segment tree probabilities start
+/// at 0, the control's default).
+#[derive(Clone, Debug, Default)]
 pub struct Stream {
     /// the persistent probabilities (what the next frame starts from)
     pub probs: Probs,
@@ -129,25 +130,6 @@ pub struct Stream {
     pub hscale: u8,
     pub vscale: u8,
     pub seen_key: bool,
-}
-
-impl Default for Stream {
-    fn default() -> Self {
-        Stream {
-            probs: Probs::default(),
-            seg_abs: false,
-            seg_quant: [0; 4],
-            seg_lf: [0; 4],
-            seg_probs: [0; 3],
-            ref_delta: [0; 4],
-            mode_delta: [0; 4],
-            width: 0,
-            height: 0,
-            hscale: 0,
-            vscale: 0,
-            seen_key: false,
-        }
-    }
 }
 
 /// One parsed frame.
