@@ -3,7 +3,8 @@
 //! (scripts/corpus-vp8.sh, staged into the job as /job/vp8corpus) is decoded
 //! on visl by GStreamer's v4l2slvp8dec (the reference, written independently
 //! of us) and through our VA driver by `ffmpeg -hwaccel vaapi` and
-//! GStreamer's `vavp8dec`. visl must have decoded exactly the frames of the
+//! GStreamer's `vavp8dec`; vainfo must list VAProfileVP8Version0_3 and
+//! Firefox's vaapitest must report VP8. visl must have decoded exactly the frames of the
 //! stream (hidden alt-ref frames included) for every client, the driver must
 //! have logged one decoded picture per coded frame, and every picture's
 //! V4L2_CID_STATELESS_VP8_FRAME must equal GStreamer's field by field after
@@ -101,6 +102,15 @@ fn vp8_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     eprintln!("--- vainfo ---\n{vainfo}");
     assert!(vainfo.contains("Driver version: hantro_drv_video") && vainfo.contains("on visl"), "{vainfo}");
     assert!(vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "VAProfileVP8Version0_3 missing:\n{vainfo}");
+
+    // Firefox's own probe (firefox-esr's vaapitest): VP8 decoding is
+    // CODEC_HW_DEC_VP8 = 1 << 6 of VAAPI_HWCODECS in Firefox 153
+    // (widget/gtk/GfxInfo.cpp; H.264 is 1 << 4, encoders take the odd bits).
+    let vaapitest = read("vaapitest.txt");
+    eprintln!("--- vaapitest ---\n{vaapitest}");
+    assert!(vaapitest.contains("VAAPI_SUPPORTED\nTRUE") && vaapitest.contains("vaapitest rc=0"), "{vaapitest}");
+    let hwcodecs: u32 = vaapitest.lines().skip_while(|l| *l != "VAAPI_HWCODECS").nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    assert!(hwcodecs & 64 != 0, "vaapitest does not report VP8 decoding (1 << 6 of VAAPI_HWCODECS): {hwcodecs}");
 
     let mut failures = Vec::new();
     for l in read("runs.tsv").lines() {

@@ -1,12 +1,12 @@
 #!/bin/sh
 # Guest script: the VP8 suite of the real-kernel plane, in one boot.
-#   1. vainfo against the driver in /job/driver
+#   1. vainfo and Firefox's vaapitest against the driver in /job/driver
 #   2. for every VP8 corpus stream (/job/vp8corpus, staged by
 #      testplane/tests/guest_vp8.rs): GStreamer's v4l2slvp8dec (the
 #      reference), ffmpeg -hwaccel vaapi and GStreamer vavp8dec through our
 #      driver, each with its visl trace and the driver's per-picture lines
 # Usage (host): scripts/guest-run.sh --job JOB tests/guest/vp8-suite.sh [STREAM...]
-# Output in out/: vainfo.txt, <s>.{gst,ffmpeg,gstva}.trace and .log,
+# Output in out/: vainfo.txt, vaapitest.txt, <s>.{gst,ffmpeg,gstva}.trace and .log,
 # runs.tsv (stream client rc seconds)
 set -u
 . /job/lib.sh
@@ -17,6 +17,12 @@ cd /job
 
 va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
 echo "vainfo rc=$?" >> out/vainfo.txt
+if [ -x /usr/lib/firefox-esr/vaapitest ]; then
+  va_env /usr/lib/firefox-esr/vaapitest -d /dev/dri/renderD128 > out/vaapitest.txt 2>&1
+  echo "vaapitest rc=$?" >> out/vaapitest.txt
+else
+  echo "vaapitest missing" > out/vaapitest.txt
+fi
 
 run() { # stream client cmd...
   s=$1 c=$2; shift 2
