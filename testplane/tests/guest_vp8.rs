@@ -169,3 +169,111 @@ fn vp8_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}\n{}", failures.len(), failures.join("\n"), run.versions());
 }
+
+/// The arm64 guest script: vainfo, then each given stream of /job/vp8corpus
+/// through the arm64 driver by the VA client (libavcodec's VA-API hwaccel,
+/// tests/clients/vaclient.c), each with its visl trace and the driver's
+/// per-picture lines. Written into the job by the test.
+const ARM64_SCRIPT: &str = r#"#!/bin/sh
+set -u
+. /job/lib.sh
+cd /job
+va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
+echo "vainfo rc=$?" >> out/vainfo.txt
+for s in "$@"; do
+  rm -rf /tmp/frames; mkdir -p /tmp/frames
+  trace_reset
+  va_env HANTRO_LOG=$DECODED_LOG /job/bin/vaclient --device /dev/dri/renderD128 /tmp/frames "vp8corpus/$s.ivf" > "out/$s.va.log" 2>&1
+  rc=$?
+  trace_save "$s.va.trace" frame || rc=99
+  grep -q "^decode-error" "out/$s.va.log" && rc=98
+  printf '%s\t%s\n' "$s" "$rc" >> out/runs.tsv
+done
+echo arm64-vp8-done
+"#;
+
+/// Two VP8 streams (one with hidden alt-ref frames, one with 8 token
+/// partitions) through the arm64 driver on visl in the arm64 guest: the
+/// controls must equal GStreamer's v4l2slvp8dec's from the x86 guest (the
+/// controls of a stream do not depend on the CPU), with the same excused
+/// differences as the x86 FFmpeg client, and visl must decode every coded
+/// frame.
+#[test]
+fn vp8_on_the_arm64_guest_equals_gstreamer() {
+    const STREAMS: [&str; 2] = ["altref_hidden", "partitions8"];
+    let root = repo_root();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let b = Command::new(root.join("scripts/aarch64-build.sh"))
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", root.join("target/aarch64"))
+        .output()
+        .expect("run scripts/aarch64-build.sh");
+    assert!(b.status.success(), "aarch64 build failed:\n{}", String::from_utf8_lossy(&b.stderr));
+    let so = root.join("target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so");
+    let corpus = corpus();
+    let job = tmp.join("guest-arm64-vp8");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    copy_dir(&corpus, &job.join("vp8corpus"));
+    // outside the job: the runner copies the script into it
+    let script = tmp.join("vp8-arm64.sh");
+    std::fs::write(&script, ARM64_SCRIPT).unwrap();
+    let g = Command::new("bash")
+        .arg(root.join("scripts/guest-arm64-run.sh"))
+        .arg("--job")
+        .arg(&job)
+        .arg(&script)
+        .args(STREAMS)
+        .current_dir(&root)
+        .env("HANTRO_DRIVER_SO", &so)
+        .output()
+        .expect("run scripts/guest-arm64-run.sh");
+    let gout = String::from_utf8_lossy(&g.stdout);
+    assert!(g.status.success() && gout.contains("arm64-vp8-done"), "arm64 guest run failed ({:?}):\n{gout}\n{}", g.status, String::from_utf8_lossy(&g.stderr));
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let init = read(job.join("out/init.log"));
+    assert!(init.contains("aarch64"), "not an arm64 kernel:\n{init}");
+    let vainfo = read(job.join("out/vainfo.txt"));
+    assert!(vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "arm64 vainfo:\n{vainfo}");
+
+    // GStreamer's reference traces, from the x86 guest.
+    let rjob = tmp.join("guest-arm64-vp8-gstref");
+    let _ = std::fs::remove_dir_all(&rjob);
+    std::fs::create_dir_all(&rjob).unwrap();
+    copy_dir(&corpus, &rjob.join("vp8corpus"));
+    let r = run_script(&rjob, &root.join("tests/guest/vp8-suite.sh"), &STREAMS, &[("HANTRO_DRIVER_SO", driver_so().to_str().unwrap())])
+        .unwrap_or_else(|e| panic!("x86 guest: {e}"));
+    assert_eq!(r.status, 0, "GStreamer reference run failed:\n{}\n{}", r.stdout, r.stderr);
+    let manifest = read_manifest(&corpus.join("manifest.tsv")).expect("manifest");
+    let runs = read(job.join("out/runs.tsv"));
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for name in STREAMS {
+        let s = manifest.iter().find(|m| m.name == name).expect("stream in the manifest");
+        if !runs.lines().any(|l| l == format!("{name}\t0")) {
+            failures.push(format!("{name}: arm64 client failed ({runs})\n{}", read(job.join(format!("out/{name}.va.log")))));
+            continue;
+        }
+        let pictures = read(job.join(format!("out/{name}.va.log"))).lines().filter(|l| l.contains("decoded a picture into CAPTURE buffer")).count();
+        let reference = r.read_out(&format!("{name}.gst.trace")).unwrap_or_else(|e| panic!("{e}"));
+        let ours = read(job.join(format!("out/{name}.va.trace")));
+        let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
+        if rd.frames.len() != s.frames || od.frames.len() != s.frames || pictures != s.frames {
+            failures.push(format!(
+                "{name}: stream codes {}, reference {} frames, arm64 visl {} frames, driver {pictures} pictures",
+                s.frames,
+                rd.frames.len(),
+                od.frames.len()
+            ));
+        }
+        let key = |n: usize| rd.frames.get(n).and_then(|f| f.fields.get("frame.flags")).is_some_and(|v| v.contains("KEY_FRAME"));
+        let report = compare_texts(&reference, &ours, &Options::default());
+        let bad: Vec<&String> = report.lines.iter().filter(|l| l.starts_with("frame ") && allowed(l, "ffmpeg", &key).is_none()).collect();
+        table.push_str(&format!("{name:<16} arm64 {}\n", report.summary()));
+        if report.frames_total != s.frames || !bad.is_empty() {
+            failures.push(format!("{name} arm64: {} of {} frames compared\n{bad:?}", report.frames_total, s.frames));
+        }
+    }
+    eprintln!("--- arm64 driver's VP8 controls vs GStreamer's (x86 guest) ---\n{table}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
