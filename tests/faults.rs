@@ -525,15 +525,17 @@ fn setup_trace() -> (Vec<Call>, String) {
 const ABSORBED: &[(&str, &str, u32, &str)] = &[
     // (no VIDIOC_ENUM_FMT here: only EINVAL ends a format list; any other
     // error fails vaInitialize instead of silently dropping a coded format
-    // and its profiles, e.g. MPEG-2 behind H.264 on hantro-g1)
+    // and its profiles, e.g. MPEG-2 or VP8 behind H.264 on hantro-g1)
     // optional probes: without them the driver keeps its defaults
     ("vaInitialize", "VIDIOC_ENUM_FRAMESIZES", 1, "size range unknown: no limit advertised"),
     ("vaInitialize", "VIDIOC_ENUM_FRAMESIZES", 2, "size range unknown: no limit advertised (MPEG-2)"),
+    ("vaInitialize", "VIDIOC_ENUM_FRAMESIZES", 3, "VP8 size range unknown: no limit advertised"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 1, "decode-mode menu unknown: default"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 2, "start-code menu unknown: default"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 3, "profile menu unknown: all profiles"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 4, "optional control"),
     ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 5, "optional control"),
+    ("vaInitialize", "VIDIOC_QUERY_EXT_CTRL", 6, "optional control (VP8_FRAME)"),
     // (no VIDIOC_QUERYMENU here: only EINVAL means "entry skipped"; any
     // other error fails vaInitialize instead of silently dropping a mode
     // or a profile)

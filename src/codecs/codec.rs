@@ -261,6 +261,13 @@ pub struct PicturePlan<'a> {
 /// Per-context translation: what earlier pictures told lives in `self`.
 pub trait Translator: Send {
     fn translate<'a>(&mut self, pic: &PictureBuffers<'a>, refs: &dyn Refs) -> Result<PicturePlan<'a>, String>;
+
+    /// Bytes the translator made itself for request `request` of the plan
+    /// it returned last (a rebuilt header the VA client did not hand over),
+    /// copied into the OUTPUT buffer before that request's `bitstream`.
+    fn made_bytes(&self, _request: usize) -> &[u8] {
+        &[]
+    }
 }
 
 #[cfg(test)]

@@ -270,8 +270,8 @@ impl Driver {
                 })
                 .collect();
             let refs = SessionRefs { driver: self, backing: &c.backing };
-            let plan =
-                c.translator.lock().translate(&PictureBuffers { target: target.id, buffers: &buffers, slices: &slices }, &refs).map_err(VaError::Bitstream)?;
+            let mut translator = c.translator.lock();
+            let plan = translator.translate(&PictureBuffers { target: target.id, buffers: &buffers, slices: &slices }, &refs).map_err(VaError::Bitstream)?;
             let PicturePlan { requests, refs: plan_refs, field, structure } = plan;
             if requests.is_empty() {
                 return Err(VaError::Bitstream("the codec made no request".into()));
@@ -299,11 +299,17 @@ impl Driver {
             }
             let first_field_hold = field.is_some() && !second_field && session.holds_capture();
             for (i, mut r) in requests.into_iter().enumerate() {
+                let made = translator.made_bytes(i);
+                let mut bitstream: SmallVec<[&[u8]; 9]> = SmallVec::new();
+                if !made.is_empty() {
+                    bitstream.push(made);
+                }
+                bitstream.extend_from_slice(&r.bitstream);
                 session.submit(
                     Submit {
                         target: target_index,
                         timestamp_ns,
-                        bitstream: &r.bitstream,
+                        bitstream: &bitstream,
                         controls: r.controls.as_mut_slice(),
                         hold_capture: r.hold || first_field_hold,
                         queue_capture: i == 0 && !held,

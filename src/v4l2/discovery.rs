@@ -311,10 +311,16 @@ pub fn probe(media_path: &str, video_path: &str, probes: &[Probe]) -> Result<Dec
         });
         let w = sizes.min_width.max(64).min(sizes.max_width);
         let h = sizes.min_height.max(64).min(sizes.max_height);
-        // A coded format the device lists but refuses: the probe fails (as
-        // for any other probe error) rather than silently losing it.
-        node.set_format(Queue::Output, fourcc, w, h, 0)?;
-        let capture = node.enum_formats(Queue::Capture)?;
+        // A format the node lists but refuses (EINVAL) is skipped; any
+        // other error fails the node rather than silently losing a codec.
+        let capture = match node.set_format(Queue::Output, fourcc, w, h, 0) {
+            Ok(_) => node.enum_formats(Queue::Capture)?,
+            Err(e) if e.errno() == Some(libc::EINVAL) => {
+                log::warn!("{video_path}: cannot select {}: {e}", formats::name(fourcc));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let menus = p.menus.iter().map(|&id| node.menu_items(id).map(|m| (id, m))).collect::<Result<_, _>>()?;
         let controls = p.controls.iter().copied().filter(|&id| node.query_ext_ctrl(id).is_some()).collect();
         coded.push(CodedCaps { fourcc, sizes, capture, menus, controls });

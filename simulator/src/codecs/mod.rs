@@ -4,16 +4,21 @@ use crate::ctrls::Personality;
 
 pub mod h264;
 pub mod mpeg2;
+pub mod vp8;
 
 /// The codecs' uAPI values, re-exported by `crate::uapi`.
 pub mod uapi {
     pub use super::h264::uapi::*;
     pub use super::mpeg2::uapi::*;
+    pub use super::vp8::uapi::*;
 }
 
 /// Every codec, and the personalities that offer it (in ENUM_FMT order).
-pub static REGISTRY: &[(&dyn Codec, &[Personality])] =
-    &[(&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus]), (&mpeg2::Mpeg2, &[Personality::HantroG1, Personality::Cedrus])];
+pub static REGISTRY: &[(&dyn Codec, &[Personality])] = &[
+    (&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus]),
+    (&mpeg2::Mpeg2, &[Personality::HantroG1, Personality::Cedrus]),
+    (&vp8::Vp8, &[Personality::HantroG1, Personality::Cedrus]),
+];
 
 /// The codecs personality `p` offers, in ENUM_FMT order.
 pub fn offered(p: Personality) -> impl Iterator<Item = &'static dyn Codec> {

@@ -1,0 +1,279 @@
+//! The VP8 suite of the real-kernel plane through hantro_drv_video: in one
+//! guest boot (tests/guest/vp8-suite.sh) every VP8 corpus stream
+//! (scripts/corpus-vp8.sh, staged into the job as /job/vp8corpus) is decoded
+//! on visl by GStreamer's v4l2slvp8dec (the reference, written independently
+//! of us) and through our VA driver by `ffmpeg -hwaccel vaapi` and
+//! GStreamer's `vavp8dec`; vainfo must list VAProfileVP8Version0_3 and
+//! Firefox's vaapitest must report VP8. visl must have decoded exactly the frames of the
+//! stream (hidden alt-ref frames included) for every client, the driver must
+//! have logged one decoded picture per coded frame, and every picture's
+//! V4L2_CID_STATELESS_VP8_FRAME must equal GStreamer's field by field after
+//! timestamp normalisation, except for the differences listed in
+//! [`allowed`] (each with its reason). Never skips: a missing driver, tool
+//! or guest fails the test. `VP8_STREAMS="a b"` runs only those streams and
+//! then fails: not the whole corpus.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testplane::compare::{compare_texts, Options};
+use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::visl::analyse_text;
+
+fn driver_so() -> PathBuf {
+    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    assert!(p.exists(), "driver {} not built (run `cargo build --release` first)", p.display());
+    p
+}
+
+/// The VP8 corpus, generated (cached) on the host.
+fn corpus() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let cache = std::env::var_os("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro"));
+    let dir = cache.join("corpus-vp8");
+    std::fs::create_dir_all(&cache).unwrap();
+    let o = Command::new("flock")
+        .arg(cache.join("corpus-vp8.lock"))
+        .arg("bash")
+        .arg(repo_root().join("scripts/corpus-vp8.sh"))
+        .arg(&dir)
+        .output()
+        .expect("run scripts/corpus-vp8.sh");
+    assert!(o.status.success(), "scripts/corpus-vp8.sh failed: {}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Whether a difference line of the comparison (`frame N control.field:
+/// reference=X ours=Y`) is one VA-API cannot avoid (the reason), or `None`.
+/// `key` tells whether frame N is a key frame (from the reference trace).
+fn allowed(line: &str, client: &str, key: &dyn Fn(usize) -> bool) -> Option<&'static str> {
+    let rest = line.strip_prefix("frame ")?;
+    let (n, rest) = rest.split_once(' ')?;
+    let n: usize = n.parse().ok()?;
+    let (key_name, vals) = rest.split_once(": ")?;
+    let (reference, ours) = vals.strip_prefix("reference=")?.split_once(" ours=")?;
+    // show_frame: FFmpeg's VA client hands over the frame without its
+    // frame tag and VA has no show_frame, so the driver rebuilds the tag
+    // with show_frame = 1. Neither hantro nor cedrus reads the flag (the
+    // client, not the decoder, decides what is shown).
+    if client == "ffmpeg" && key_name == "frame.flags" && !reference.contains("SHOW_FRAME") && ours.contains("SHOW_FRAME") {
+        let strip = |s: &str| s.split('|').filter(|f| !f.contains("SHOW_FRAME")).collect::<Vec<_>>().join("|");
+        if strip(reference) == strip(ours) {
+            return Some("show_frame: not in VA (FFmpeg strips the frame tag)");
+        }
+    }
+    // Reference timestamps of a key frame: a key frame reads no reference
+    // (it replaces all three), so the hardware ignores them; GStreamer's
+    // va client sends VA_INVALID_SURFACE for them (the driver then passes 0)
+    // while v4l2slvp8dec passes the previous references, and GStreamer's
+    // "none" (0) is also its first frame's timestamp.
+    if key(n) && key_name.ends_with("_frame_ts") {
+        return Some("key-frame reference timestamps: read by no decoder, not sent by every VA client");
+    }
+    None
+}
+
+#[test]
+fn vp8_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
+    let so = driver_so();
+    let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-vp8");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    let corpus = corpus();
+    copy_dir(&corpus, &job.join("vp8corpus"));
+    let subset: Vec<String> = std::env::var("VP8_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default();
+    let args: Vec<&str> = subset.iter().map(String::as_str).collect();
+    let script = repo_root().join("tests/guest/vp8-suite.sh");
+    let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())]).unwrap_or_else(|e| panic!("guest run failed: {e}"));
+    eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
+    assert_eq!(run.status, 0, "guest suite failed:\n{}\n{}\n{}", run.stdout, run.stderr, run.versions());
+    assert!(run.stdout.contains("suite-done"), "suite did not finish:\n{}", run.stdout);
+    let read = |f: &str| run.read_out(f).unwrap_or_else(|e| panic!("{e}"));
+
+    let vainfo = read("vainfo.txt");
+    eprintln!("--- vainfo ---\n{vainfo}");
+    assert!(vainfo.contains("Driver version: hantro_drv_video") && vainfo.contains("on visl"), "{vainfo}");
+    assert!(vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "VAProfileVP8Version0_3 missing:\n{vainfo}");
+
+    // Firefox's own probe (firefox-esr's vaapitest): VP8 decoding is
+    // CODEC_HW_DEC_VP8 = 1 << 6 of VAAPI_HWCODECS in Firefox 153
+    // (widget/gtk/GfxInfo.cpp; H.264 is 1 << 4, encoders take the odd bits).
+    let vaapitest = read("vaapitest.txt");
+    eprintln!("--- vaapitest ---\n{vaapitest}");
+    assert!(vaapitest.contains("VAAPI_SUPPORTED\nTRUE") && vaapitest.contains("vaapitest rc=0"), "{vaapitest}");
+    let hwcodecs: u32 = vaapitest.lines().skip_while(|l| *l != "VAAPI_HWCODECS").nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    assert!(hwcodecs & 64 != 0, "vaapitest does not report VP8 decoding (1 << 6 of VAAPI_HWCODECS): {hwcodecs}");
+
+    let mut failures = Vec::new();
+    for l in read("runs.tsv").lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.get(2) != Some(&"0") {
+            failures.push(format!("client failed: {l}\n{}", read(&format!("{}.{}.log", f[0], f[1]))));
+        }
+    }
+    let manifest = read_manifest(&job.join("vp8corpus/manifest.tsv")).expect("manifest");
+    if let Some(s) = subset.iter().find(|s| !manifest.iter().any(|m| &m.name == *s)) {
+        failures.push(format!("VP8_STREAMS: {s} is not in the corpus"));
+    }
+    let mut table = String::new();
+    let mut excused: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in manifest.iter().filter(|m| subset.is_empty() || subset.contains(&m.name)) {
+        let reference = read(&format!("{}.gst.trace", s.name));
+        let rd = analyse_text(&reference);
+        if rd.frames.len() != s.frames {
+            failures.push(format!("{}: reference decoded {} frames, the stream codes {}", s.name, rd.frames.len(), s.frames));
+        }
+        for client in ["ffmpeg", "gstva"] {
+            let ours = read(&format!("{}.{client}.trace", s.name));
+            let od = analyse_text(&ours);
+            if od.frames.len() != s.frames || od.decode_params_events != s.frames {
+                failures.push(format!(
+                    "{} {client}: visl decoded {} frames ({} VP8_FRAME controls), the stream codes {}",
+                    s.name,
+                    od.frames.len(),
+                    od.decode_params_events,
+                    s.frames
+                ));
+            }
+            let pictures = read(&format!("{}.{client}.log", s.name)).lines().filter(|l| l.contains("decoded a picture into CAPTURE buffer")).count();
+            if pictures != s.frames {
+                failures.push(format!("{} {client}: the driver decoded {pictures} pictures, the stream codes {}", s.name, s.frames));
+            }
+            let report = compare_texts(&reference, &ours, &Options::default());
+            let key = |n: usize| rd.frames.get(n).and_then(|f| f.fields.get("frame.flags")).is_some_and(|v| v.contains("KEY_FRAME"));
+            let mut bad = Vec::new();
+            for l in &report.lines {
+                match allowed(l, client, &key) {
+                    Some(why) => *excused.entry(why).or_default() += 1,
+                    None if l.starts_with("frame ") => bad.push(l.clone()),
+                    None => {}
+                }
+            }
+            table.push_str(&format!("{:<16} {client:<6} {}\n", s.name, report.summary()));
+            if report.frames_total != s.frames || !bad.is_empty() {
+                failures.push(format!("{} {client}: {} of {} frames compared\n{}", s.name, report.frames_total, s.frames, bad.join("\n")));
+            }
+        }
+    }
+    eprintln!("--- our VP8 controls vs GStreamer's on visl ---\n{table}excused differences: {excused:?}");
+    if !subset.is_empty() {
+        failures.push(format!("VP8_STREAMS={}: only part of the corpus was run", subset.join(" ")));
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}\n{}", failures.len(), failures.join("\n"), run.versions());
+}
+
+/// The arm64 guest script: vainfo, then each given stream of /job/vp8corpus
+/// through the arm64 driver by the VA client (libavcodec's VA-API hwaccel,
+/// tests/clients/vaclient.c), each with its visl trace and the driver's
+/// per-picture lines. Written into the job by the test.
+const ARM64_SCRIPT: &str = r#"#!/bin/sh
+set -u
+. /job/lib.sh
+cd /job
+va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
+echo "vainfo rc=$?" >> out/vainfo.txt
+for s in "$@"; do
+  rm -rf /tmp/frames; mkdir -p /tmp/frames
+  trace_reset
+  va_env HANTRO_LOG=$DECODED_LOG /job/bin/vaclient --device /dev/dri/renderD128 /tmp/frames "vp8corpus/$s.ivf" > "out/$s.va.log" 2>&1
+  rc=$?
+  trace_save "$s.va.trace" frame || rc=99
+  grep -q "^decode-error" "out/$s.va.log" && rc=98
+  printf '%s\t%s\n' "$s" "$rc" >> out/runs.tsv
+done
+echo arm64-vp8-done
+"#;
+
+/// Two VP8 streams (one with hidden alt-ref frames, one with 8 token
+/// partitions) through the arm64 driver on visl in the arm64 guest: the
+/// controls must equal GStreamer's v4l2slvp8dec's from the x86 guest (the
+/// controls of a stream do not depend on the CPU), with the same excused
+/// differences as the x86 FFmpeg client, and visl must decode every coded
+/// frame.
+#[test]
+fn vp8_on_the_arm64_guest_equals_gstreamer() {
+    const STREAMS: [&str; 2] = ["altref_hidden", "partitions8"];
+    let root = repo_root();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let b = Command::new(root.join("scripts/aarch64-build.sh"))
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", root.join("target/aarch64"))
+        .output()
+        .expect("run scripts/aarch64-build.sh");
+    assert!(b.status.success(), "aarch64 build failed:\n{}", String::from_utf8_lossy(&b.stderr));
+    let so = root.join("target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so");
+    let corpus = corpus();
+    let job = tmp.join("guest-arm64-vp8");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    copy_dir(&corpus, &job.join("vp8corpus"));
+    // outside the job: the runner copies the script into it
+    let script = tmp.join("vp8-arm64.sh");
+    std::fs::write(&script, ARM64_SCRIPT).unwrap();
+    let g = Command::new("bash")
+        .arg(root.join("scripts/guest-arm64-run.sh"))
+        .arg("--job")
+        .arg(&job)
+        .arg(&script)
+        .args(STREAMS)
+        .current_dir(&root)
+        .env("HANTRO_DRIVER_SO", &so)
+        .output()
+        .expect("run scripts/guest-arm64-run.sh");
+    let gout = String::from_utf8_lossy(&g.stdout);
+    assert!(g.status.success() && gout.contains("arm64-vp8-done"), "arm64 guest run failed ({:?}):\n{gout}\n{}", g.status, String::from_utf8_lossy(&g.stderr));
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let init = read(job.join("out/init.log"));
+    assert!(init.contains("aarch64"), "not an arm64 kernel:\n{init}");
+    let vainfo = read(job.join("out/vainfo.txt"));
+    assert!(vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "arm64 vainfo:\n{vainfo}");
+
+    // GStreamer's reference traces, from the x86 guest.
+    let rjob = tmp.join("guest-arm64-vp8-gstref");
+    let _ = std::fs::remove_dir_all(&rjob);
+    std::fs::create_dir_all(&rjob).unwrap();
+    copy_dir(&corpus, &rjob.join("vp8corpus"));
+    let r = run_script(&rjob, &root.join("tests/guest/vp8-suite.sh"), &STREAMS, &[("HANTRO_DRIVER_SO", driver_so().to_str().unwrap())])
+        .unwrap_or_else(|e| panic!("x86 guest: {e}"));
+    assert_eq!(r.status, 0, "GStreamer reference run failed:\n{}\n{}", r.stdout, r.stderr);
+    let manifest = read_manifest(&corpus.join("manifest.tsv")).expect("manifest");
+    let runs = read(job.join("out/runs.tsv"));
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for name in STREAMS {
+        let s = manifest.iter().find(|m| m.name == name).expect("stream in the manifest");
+        if !runs.lines().any(|l| l == format!("{name}\t0")) {
+            failures.push(format!("{name}: arm64 client failed ({runs})\n{}", read(job.join(format!("out/{name}.va.log")))));
+            continue;
+        }
+        let pictures = read(job.join(format!("out/{name}.va.log"))).lines().filter(|l| l.contains("decoded a picture into CAPTURE buffer")).count();
+        let reference = r.read_out(&format!("{name}.gst.trace")).unwrap_or_else(|e| panic!("{e}"));
+        let ours = read(job.join(format!("out/{name}.va.trace")));
+        let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
+        if rd.frames.len() != s.frames || od.frames.len() != s.frames || pictures != s.frames {
+            failures.push(format!(
+                "{name}: stream codes {}, reference {} frames, arm64 visl {} frames, driver {pictures} pictures",
+                s.frames,
+                rd.frames.len(),
+                od.frames.len()
+            ));
+        }
+        let key = |n: usize| rd.frames.get(n).and_then(|f| f.fields.get("frame.flags")).is_some_and(|v| v.contains("KEY_FRAME"));
+        let report = compare_texts(&reference, &ours, &Options::default());
+        let bad: Vec<&String> = report.lines.iter().filter(|l| l.starts_with("frame ") && allowed(l, "ffmpeg", &key).is_none()).collect();
+        table.push_str(&format!("{name:<16} arm64 {}\n", report.summary()));
+        if report.frames_total != s.frames || !bad.is_empty() {
+            failures.push(format!("{name} arm64: {} of {} frames compared\n{bad:?}", report.frames_total, s.frames));
+        }
+    }
+    eprintln!("--- arm64 driver's VP8 controls vs GStreamer's (x86 guest) ---\n{table}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
