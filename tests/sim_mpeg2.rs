@@ -142,14 +142,15 @@ fn mpeg2_corpus_bit_exact_through_ffmpeg_on_hantro_g1_and_cedrus() {
     let mut n = 0;
     for p in PERSONALITIES {
         let va = Va { sim: &sim, drivers: &drivers, personality: p, log: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sim-mpeg2-{p}.log")) };
-        for (name, frames, pictures, _) in &streams {
+        for (name, frames, _pictures, _) in &streams {
             let f = dir.join(format!("{name}.m2v"));
             let reference = software_md5(&f);
             assert_eq!(reference.len(), *frames, "{name}: software decode frame count");
             let r = va.ffmpeg(&f, None);
-            // One completion per request; cedrus holds the CAPTURE buffer
-            // of a first field, so its field pairs complete once.
-            let completions = if p == "cedrus" { *frames } else { *pictures };
+            // One decoded picture per frame: a field pair counts once, held
+            // (cedrus) or decoded in two jobs into one buffer (hantro G1,
+            // whose first field's dequeue the driver does not count).
+            let completions = *frames;
             if !r.ok || r.md5 != reference || !r.findings.is_empty() || r.decoded() != completions {
                 bad.push(format!(
                     "{p} {name}: ok={}, {} of {} frames equal, {} pictures decoded by the device, checker: {:?}\n{}",

@@ -60,9 +60,12 @@ impl PocNormalizer {
         // has none for a field it does not reference.
         let o = self.offset;
         let field = d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0;
-        let shift = |v: i32| if field && v == 0 { 0 } else { v.wrapping_sub(o) };
-        d.top_field_order_cnt = shift(d.top_field_order_cnt);
-        d.bottom_field_order_cnt = shift(d.bottom_field_order_cnt);
+        let bottom = d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0;
+        // the picture's own parity always moves; the other one of a field
+        // only if the client gave it (a second field)
+        let shift = |v: i32, own: bool| if field && !own && v == 0 { 0 } else { v.wrapping_sub(o) };
+        d.top_field_order_cnt = shift(d.top_field_order_cnt, !bottom);
+        d.bottom_field_order_cnt = shift(d.bottom_field_order_cnt, bottom || !field);
         for e in d.dpb.iter_mut().filter(|e| e.flags & k::V4L2_H264_DPB_ENTRY_FLAG_VALID != 0) {
             if e.fields & k::V4L2_H264_TOP_FIELD_REF as u8 != 0 {
                 e.top_field_order_cnt = e.top_field_order_cnt.wrapping_sub(o);
