@@ -219,7 +219,9 @@ fn vp8_on_the_arm64_guest_equals_gstreamer() {
     let script = tmp.join("vp8-arm64.sh");
     std::fs::write(&script, ARM64_SCRIPT).unwrap();
     let g = Command::new("bash")
-        .arg(root.join("scripts/guest-arm64-run.sh"))
+        .arg(root.join("scripts/guest-run.sh"))
+        .arg("--arch")
+        .arg("arm64")
         .arg("--job")
         .arg(&job)
         .arg(&script)
@@ -227,7 +229,7 @@ fn vp8_on_the_arm64_guest_equals_gstreamer() {
         .current_dir(&root)
         .env("HANTRO_DRIVER_SO", &so)
         .output()
-        .expect("run scripts/guest-arm64-run.sh");
+        .expect("run scripts/guest-run.sh --arch arm64");
     let gout = String::from_utf8_lossy(&g.stdout);
     assert!(g.status.success() && gout.contains("arm64-vp8-done"), "arm64 guest run failed ({:?}):\n{gout}\n{}", g.status, String::from_utf8_lossy(&g.stderr));
     let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
