@@ -22,25 +22,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::{built, md5_lines, repo, software_md5, stage};
+
 const PERSONALITIES: [&str; 3] = ["hantro-g1", "rkvdec", "cedrus"];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn built(env: &str, default: &str) -> PathBuf {
-    let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| repo().join(default));
-    assert!(p.exists(), "{} missing: build it first (scripts/test-all.sh does)", p.display());
-    p
-}
-
-/// A LIBVA_DRIVERS_PATH directory holding `so` as hantro_drv_video.so.
-fn stage(name: &str, so: &Path) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::copy(so, d.join("hantro_drv_video.so")).unwrap();
-    d
-}
 
 fn corpus() -> (PathBuf, Vec<(String, usize, u32, u32)>) {
     let dir =
@@ -77,22 +62,6 @@ fn without_decoded(stderr: &str) -> String {
 /// Lines in which the simulator's checker reports a wrong control.
 fn findings_in(log: &Path) -> Vec<String> {
     std::fs::read_to_string(log).unwrap_or_default().lines().filter(|l| l.starts_with("job ")).map(String::from).collect()
-}
-
-fn md5_lines(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.rsplit(',').next()).map(|s| s.trim().to_string()).collect()
-}
-
-fn software_md5(file: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
-        .env_remove("LD_PRELOAD")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    md5_lines(&String::from_utf8_lossy(&o.stdout))
 }
 
 /// GStreamer's I420 rows are 4-byte aligned (GstVideoInfo defaults);

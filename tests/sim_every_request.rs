@@ -9,17 +9,10 @@
 //! target/release/libhantro_sim.so (scripts/test-all.sh builds them); fails,
 //! never skips, without them.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn built(env: &str, default: &str) -> PathBuf {
-    let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| repo().join(default));
-    assert!(p.exists(), "{} missing: build it first (scripts/test-all.sh does)", p.display());
-    p
-}
+mod common;
+use common::{built, md5_lines, repo, software_md5};
 
 fn corpus_file(name: &str) -> PathBuf {
     let dir =
@@ -29,10 +22,6 @@ fn corpus_file(name: &str) -> PathBuf {
     let f = dir.join(format!("{name}.h264"));
     assert!(f.exists(), "{} not in the corpus", f.display());
     f
-}
-
-fn md5_lines(o: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.rsplit(',').next()).map(|s| s.trim().to_string()).collect()
 }
 
 struct Run {
@@ -71,19 +60,7 @@ fn decode(file: &Path, corrupt: Option<&str>, tag: &str) -> Run {
         .output()
         .unwrap();
     let findings = std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.starts_with("job ")).map(String::from).collect();
-    Run { ok: o.status.success(), md5: md5_lines(&o), findings, stderr: String::from_utf8_lossy(&o.stderr).into_owned() }
-}
-
-fn software_md5(file: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
-        .env_remove("LD_PRELOAD")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    md5_lines(&o)
+    Run { ok: o.status.success(), md5: md5_lines(&String::from_utf8_lossy(&o.stdout)), findings, stderr: String::from_utf8_lossy(&o.stderr).into_owned() }
 }
 
 #[test]

@@ -17,26 +17,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::{built, md5_lines, repo, software_md5, stage};
+
 const PERSONALITIES: [&str; 2] = ["hantro-g1", "cedrus"];
 const DRIVER_LOG: &str = "error,hantro_drv_video::decoded=info";
 const DECODED: &str = "decoded a picture into CAPTURE buffer";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn built(env: &str, default: &str) -> PathBuf {
-    let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| repo().join(default));
-    assert!(p.exists(), "{} missing: build it first (scripts/test-all.sh does)", p.display());
-    p
-}
-
-fn stage(name: &str, so: &Path) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::copy(so, d.join("hantro_drv_video.so")).unwrap();
-    d
-}
 
 /// (dir, [(name, coded frames, width, height)]) of the VP8 corpus.
 fn corpus() -> (PathBuf, Vec<(String, usize, u32, u32)>) {
@@ -62,22 +48,6 @@ fn corpus() -> (PathBuf, Vec<(String, usize, u32, u32)>) {
         })
         .collect();
     (dir, streams)
-}
-
-fn md5_lines(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.rsplit(',').next()).map(|s| s.trim().to_string()).collect()
-}
-
-fn software_md5(file: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
-        .env_remove("LD_PRELOAD")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "software decode of {}", file.display());
-    md5_lines(&String::from_utf8_lossy(&o.stdout))
 }
 
 struct Va<'a> {

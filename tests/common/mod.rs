@@ -543,3 +543,42 @@ pub fn diff_frames(got: &[u8], want: &[u8], w: u32, h: u32) -> Result<Vec<usize>
     }
     Ok(got.chunks(fs).zip(want.chunks(fs)).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect())
 }
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A built artifact: `$env`, else `default` under the repository.
+pub fn built(env: &str, default: &str) -> PathBuf {
+    let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| repo().join(default));
+    assert!(p.exists(), "{} missing: build it first (scripts/test-all.sh does)", p.display());
+    p
+}
+
+/// A LIBVA_DRIVERS_PATH directory holding `so` as hantro_drv_video.so.
+pub fn stage(name: &str, so: &Path) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(so, d.join("hantro_drv_video.so")).unwrap();
+    d
+}
+
+/// The per-frame md5s of ffmpeg `-f framemd5` output.
+pub fn md5_lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.rsplit(',').next()).map(|s| s.trim().to_string()).collect()
+}
+
+/// The per-frame md5s of libavcodec's software decode of `file` (yuv420p),
+/// without the simulator preloaded: the pixel reference.
+pub fn software_md5(file: &Path) -> Vec<String> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("ffmpeg (software decode) must be installed");
+    assert!(o.status.success(), "software decode of {} failed", file.display());
+    md5_lines(&String::from_utf8_lossy(&o.stdout))
+}
