@@ -2,7 +2,7 @@
 //! what discovery probed and what each registered codec makes of it.
 use crate::codecs::{self, Codec};
 use crate::ffi::va;
-use crate::v4l2::discovery::DecoderInfo;
+use crate::v4l2::discovery::{CodedCaps, DecoderInfo};
 use crate::v4l2::formats;
 
 /// A VA profile routed to the device (and coded format) that decodes it.
@@ -58,13 +58,19 @@ impl Eq for CodecRef {}
 pub const RT_FOURCCS: [(u32, u32); 3] =
     [(va::VA_RT_FORMAT_YUV420, va::VA_FOURCC_NV12), (va::VA_RT_FORMAT_YUV420_10, va::VA_FOURCC_P010), (va::VA_RT_FORMAT_YUV422, va::VA_FOURCC_P208)];
 
+/// Whether one of the CAPTURE formats offered for a coded format is a
+/// layout the driver can map, convert and export.
+pub fn has_exportable_capture(c: &CodedCaps) -> bool {
+    c.capture.iter().any(|f| formats::layout_of(*f).and_then(super::export::drm_description).is_some())
+}
+
 /// Routes for every supported profile; the first device that decodes a
 /// profile gets it (discovery order: /dev/media0 first).
 pub fn routes(decoders: &[DecoderInfo]) -> Vec<Route> {
     let mut out: Vec<Route> = Vec::new();
     for d in decoders {
         for c in &d.coded {
-            if !c.capture.iter().any(|f| formats::layout_of(*f).and_then(super::export::drm_description).is_some()) {
+            if !has_exportable_capture(c) {
                 log::info!(
                     "{}: {} has no CAPTURE layout this driver can export ({}), not advertised",
                     d.video_path,

@@ -51,7 +51,7 @@ pub fn why_not(codec: &dyn codecs::Codec, decoders: &[DecoderInfo], routes: &[Ro
     let reasons: Vec<String> = offering
         .iter()
         .map(|(d, c)| {
-            if !c.capture.iter().any(|f| formats::layout_of(*f).and_then(super::export::drm_description).is_some()) {
+            if !super::caps::has_exportable_capture(c) {
                 format!("{} ({}) offers {fourcc} but no CAPTURE format this driver can export ({})", d.video_path, d.driver, names(&c.capture))
             } else {
                 format!("{} ({}) offers {fourcc} but what it reports allows no VA profile: {}", d.video_path, d.driver, coded_line(c))
