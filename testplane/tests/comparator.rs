@@ -338,3 +338,23 @@ fn every_run_of_a_frame_carries_the_frame_level_controls() {
     assert_eq!(d.frames[1].run_diffs, vec![(1, "pps.pic_init_qp_minus26".to_string(), "-3".to_string(), "-2".to_string())]);
     assert!(d.frames[0].run_diffs.is_empty());
 }
+
+#[test]
+fn field_pairs_compare_their_runs_with_each_other() {
+    // Two field pictures of one timestamp: their frame-level controls
+    // differ from run to run on both sides alike (here: frame_num of the
+    // second request), which is compared, not flagged...
+    let reference = two_slice_frames(true);
+    let fields = replace_nth(&reference, "\nframe_num 1\ntop_field_order_cnt", "\nframe_num 2\ntop_field_order_cnt", 1);
+    let r = compare_texts(&fields, &fields, &Options::default());
+    assert!(r.all_equal(), "{}", r.text());
+    // ...but a second run that differs otherwise on one side is a finding.
+    let other = replace_nth(&reference, "\nframe_num 1\ntop_field_order_cnt", "\nframe_num 3\ntop_field_order_cnt", 1);
+    let r = compare_texts(&fields, &other, &Options::default());
+    assert!(r.lines.contains(&"frame 1 reference run 1 decode_params.frame_num: run 0=1 run 1=2".to_string()), "{}", r.text());
+    assert!(r.lines.contains(&"frame 1 ours run 1 decode_params.frame_num: run 0=1 run 1=3".to_string()), "{}", r.text());
+    assert!(!r.all_equal());
+    // and one side alone differing between its runs stays a finding
+    assert!(!compare_texts(&fields, &reference, &Options::default()).all_equal());
+    assert!(!compare_texts(&reference, &fields, &Options::default()).all_equal());
+}
