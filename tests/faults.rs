@@ -31,16 +31,23 @@ const FRAMES: usize = 15;
 /// 15 frames, IDR every 5 (0, 5, 10), no B-frames: decode order = output
 /// order = simulator job index (one request per frame on hantro-g1).
 fn idr_stream() -> PathBuf {
-    let p = common::target_dir().join("hantro-faults-idr5.h264");
+    intra_every_5("hantro-faults-idr5.h264", &["-c:v", "libx264", "-bf", "0", "-g", "5", "-keyint_min", "5", "-sc_threshold", "0", "-f", "h264"])
+}
+
+/// [`FRAMES`] frames of `W`x`H` encoded with `codec` (ffmpeg arguments),
+/// an intra picture every 5 frames and no B-frames, cached in the target
+/// directory as `name`.
+fn intra_every_5(name: &str, codec: &[&str]) -> PathBuf {
+    let p = common::target_dir().join(name);
     if !p.exists() {
-        let tmp = p.with_extension(format!("tmp{}.h264", std::process::id()));
+        let tmp = p.with_extension(format!("tmp{}.{}", std::process::id(), p.extension().unwrap().to_str().unwrap()));
         let st = Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-f", "lavfi", "-i", &format!("testsrc2=size={W}x{H}:rate=25"), "-frames:v", &FRAMES.to_string()])
-            .args(["-c:v", "libx264", "-bf", "0", "-g", "5", "-keyint_min", "5", "-sc_threshold", "0", "-f", "h264"])
+            .args(codec)
             .arg(&tmp)
             .status()
             .expect("ffmpeg");
-        assert!(st.success(), "x264 encode failed");
+        assert!(st.success(), "encode of {name} failed");
         std::fs::rename(&tmp, &p).unwrap();
     }
     p
@@ -125,6 +132,11 @@ impl Run {
 /// decode and read-back threads as a player has. `armed`: the faults the
 /// simulator must report armed (and fired) for `fired` to be Ok.
 fn client(tag: &str, serial: bool, env: &[(&str, &str)], armed: &[String], deadline: Duration) -> Run {
+    client_on(&idr_stream(), tag, serial, env, armed, deadline)
+}
+
+/// [`client`] on another stream.
+fn client_on(stream: &std::path::Path, tag: &str, serial: bool, env: &[(&str, &str)], armed: &[String], deadline: Duration) -> Run {
     let out = std::env::temp_dir().join(format!("hantro-faults-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let faults = FaultLog::new(tag);
@@ -133,7 +145,7 @@ fn client(tag: &str, serial: bool, env: &[(&str, &str)], armed: &[String], deadl
     if serial {
         c.arg("--serial");
     }
-    c.arg(&out).arg(idr_stream()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.arg(&out).arg(stream).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in va_env() {
         c.env(k, v);
     }
@@ -213,6 +225,37 @@ fn request_completing_with_error() {
     );
     assert!(r.fds_balanced(), "{}", r.stdout);
     eprintln!("ERROR on job 6: {line}; {fired:?}; reference frames not in the output: {bad:?}; next IDR (10..14) bit-exact");
+}
+
+/// The same fault on the hantro G1's other codecs: an MPEG-2 P picture and
+/// a VP8 inter frame whose request completes with V4L2_BUF_FLAG_ERROR. The
+/// client's vaSyncSurface reports VA_STATUS_ERROR_DECODING_ERROR for that
+/// frame only, vaQuerySurfaceError describes every macroblock as
+/// VADecodeMBError, and the frames from the next intra picture on are
+/// bit-exact (the error handling is the driver's, not the codec's).
+#[test]
+fn request_completing_with_error_mpeg2_and_vp8() {
+    let streams = [
+        ("mpeg2", intra_every_5("hantro-faults-i5.m2v", &["-c:v", "mpeg2video", "-bf", "0", "-g", "5", "-b:v", "2M", "-f", "mpeg2video"])),
+        ("vp8", intra_every_5("hantro-faults-key5.ivf", &["-c:v", "libvpx", "-g", "5", "-keyint_min", "5", "-auto-alt-ref", "0", "-b:v", "1M", "-f", "ivf"])),
+    ];
+    for (codec, stream) in streams {
+        let want = reference_nv12(&stream);
+        assert_eq!(want.len(), FRAMES * common::nv12_frame_size(W, H), "{codec}: reference decode");
+        let r =
+            client_on(&stream, &format!("error6-{codec}"), false, &[("HANTRO_SIM_ERROR_FRAME", "6")], &["error-frame job=6".into()], Duration::from_secs(60));
+        assert!(r.ok, "{codec}: {}\n{}", r.stdout, r.stderr);
+        r.fired.as_ref().unwrap_or_else(|e| panic!("{codec}: {e}"));
+        let line = r.sync_of(6).unwrap_or_else(|| panic!("{codec}: no sync line for frame 6:\n{}", r.stdout));
+        assert_eq!(line, format!("frame 0 6 sync={} mb=0-299:1", va::VA_STATUS_ERROR_DECODING_ERROR), "{codec}: {}", r.stdout);
+        for n in (0..FRAMES).filter(|&n| n != 6) {
+            assert_eq!(r.sync_of(n), Some(format!("frame 0 {n} sync=0").as_str()), "{codec}: {}", r.stdout);
+        }
+        let bad = r.bad_frames(&want);
+        assert!(bad.iter().all(|&b| (6..10).contains(&b)), "{codec}: reference frames {bad:?} missing from the output; only 6..9 may be");
+        assert!(r.fds_balanced(), "{codec}: {}", r.stdout);
+        eprintln!("{codec}: ERROR on job 6: {line}; reference frames not in the output: {bad:?}");
+    }
 }
 
 #[test]
