@@ -10,6 +10,8 @@
 #   scripts/bench.sh                 # full run, table on stdout
 #   BENCH_T_US="10000 20000" BENCH_REPEAT=3 BENCH_FRAMES=180 scripts/bench.sh
 #   BENCH_CLIENTS="ffmpeg mpv-copy" BENCH_CALLGRIND=0 scripts/bench.sh
+#   BENCH_CODEC=vp8 scripts/bench.sh    # h264 (default), vp8 or mpeg2: a
+#                                       # 1080p stream of that codec instead
 #
 # Output: $BENCH_OUT (default target/bench/results/<date>) holds runs.tsv
 # (one line per run with every counter), callgrind.tsv, va_init.tsv and
@@ -40,14 +42,24 @@ sim="$CARGO_TARGET_DIR/release/libhantro_sim.so"
 gcc -O2 -o "$CARGO_TARGET_DIR/va_init" bench/va_init.c $(pkg-config --cflags --libs libva libva-drm)
 gcc -O2 -o "$CARGO_TARGET_DIR/sleep_cal" bench/sleep_cal.c
 
-# --- the stream: 1080p x264 (veryfast: High profile, CABAC, 3 B-frames)
+# --- the stream: 1080p testsrc2 at 30 fps, GOPs of 60, per codec:
+#   h264   x264 veryfast (High profile, CABAC, 3 B-frames)
+#   vp8    libvpx realtime, 8 Mbit/s (key and inter frames, no alt-ref)
+#   mpeg2  ffmpeg's mpeg2video, Main profile, 2 B-frames, 15 Mbit/s
+CODEC=${BENCH_CODEC:-h264}
 cache=${HANTRO_CACHE:-$HOME/.cache/hantro}/bench
 mkdir -p "$cache"
-stream="$cache/1080p-$FRAMES.h264"
+case "$CODEC" in
+h264) ext=h264 enc=(-c:v libx264 -preset veryfast -x264-params keyint=60) parse=h264parse ;;
+vp8) ext=ivf enc=(-c:v libvpx -deadline realtime -cpu-used 8 -b:v 8M -g 60 -auto-alt-ref 0) parse=ivfparse ;;
+mpeg2) ext=m2v enc=(-c:v mpeg2video -b:v 15M -bf 2 -g 60) parse=mpegvideoparse ;;
+*) echo "BENCH_CODEC: h264, vp8 or mpeg2, not $CODEC" >&2; exit 2 ;;
+esac
+stream="$cache/1080p-$FRAMES.$ext"
 if [ ! -s "$stream" ]; then
-    ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -frames:v "$FRAMES" -c:v libx264 -preset veryfast \
-        -pix_fmt yuv420p -x264-params keyint=60 "$stream.tmp.h264"
-    mv "$stream.tmp.h264" "$stream"
+    ffmpeg -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -frames:v "$FRAMES" "${enc[@]}" \
+        -pix_fmt yuv420p "$stream.tmp.$ext"
+    mv "$stream.tmp.$ext" "$stream"
 fi
 
 export LIBVA_MESSAGING_LEVEL=1 LIBVA_DRIVER_NAME=hantro LIBVA_DRIVERS_PATH="$drvdir" GST_VA_ALL_DRIVERS=1
@@ -66,11 +78,11 @@ client_cmd() {
     mpv-copy)
         echo "mpv --no-config --really-quiet --hwdec=vaapi-copy --vaapi-device=$dev --vo=null --untimed --no-audio $stream" ;;
     gst-va-dmabuf) # vaExportSurfaceHandle
-        echo "gst-launch-1.0 -q filesrc location=$stream ! h264parse ! vah264dec ! video/x-raw(memory:DMABuf) ! fakesink sync=false" ;;
+        echo "gst-launch-1.0 -q filesrc location=$stream ! $parse ! va${CODEC}dec ! video/x-raw(memory:DMABuf) ! fakesink sync=false" ;;
     gst-va) # system memory: vaDeriveImage
-        echo "gst-launch-1.0 -q filesrc location=$stream ! h264parse ! vah264dec ! fakesink sync=false" ;;
+        echo "gst-launch-1.0 -q filesrc location=$stream ! $parse ! va${CODEC}dec ! fakesink sync=false" ;;
     gst-v4l2sl) # GStreamer's own stateless V4L2 decoder, no VA driver
-        echo "gst-launch-1.0 -q filesrc location=$stream ! h264parse ! v4l2slh264dec ! fakesink sync=false" ;;
+        echo "gst-launch-1.0 -q filesrc location=$stream ! $parse ! v4l2sl${CODEC}dec ! fakesink sync=false" ;;
     *) echo "unknown client $1" >&2; return 2 ;;
     esac
 }
@@ -96,7 +108,7 @@ run_one() {
 }
 
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r), loadavg $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/machine.txt"
-echo "# stream: $stream ($(stat -c %s "$stream") bytes, $FRAMES frames 1920x1080), personality $PERS, skip-pixels" | tee -a "$out/machine.txt"
+echo "# stream: $stream ($CODEC, $(stat -c %s "$stream") bytes, $FRAMES frames 1920x1080), personality $PERS, skip-pixels" | tee -a "$out/machine.txt"
 
 # --- vaInitialize latency: a fresh process each time, like Firefox's probe
 : > "$out/va_init.tsv"
