@@ -26,9 +26,9 @@
 //! * `pps.num_ref_idx_lX_default_active_minus1`: derived from the slices
 //!   that do not override them, remembered across pictures by
 //!   [`translate_with_state`].
-//! * `decode_params` PFRAME/BFRAME: set from the slice types (all non-I
-//!   slices P/SP → PFRAME; any B → BFRAME). GStreamer's v4l2codecs never
-//!   sets them; only tegra-vde reads them.
+//! * `decode_params` PFRAME/BFRAME: the slice types submitted so far for
+//!   the picture (see [`slice_type_flags`]), as GStreamer's v4l2codecs
+//!   (>= 1.22) sets them; only tegra-vde reads them.
 
 pub mod bitreader;
 mod codec;
@@ -620,6 +620,18 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     translate_with_state(input, refs, mode, &mut H264State::default())
 }
 
+/// decode_params' PFRAME/BFRAME for a request carrying `slices` (all the
+/// slices of the picture submitted up to and including this request):
+/// PFRAME if one of them is a P (or SP) slice, BFRAME if one is a B slice,
+/// both for a mix. The uAPI gives the flags no text; this is what GStreamer's
+/// v4l2codecs sends (it ORs in each slice's type as it queues it, so in
+/// slice-based mode request k carries slices 0..=k), and tegra-vde, the
+/// only reader, builds B lists for BFRAME and a P list otherwise.
+pub fn slice_type_flags(slices: &[SliceHeader]) -> u32 {
+    flag(slices.iter().any(|h| h.slice_type.is_p_or_sp()), v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
+        | flag(slices.iter().any(|h| h.slice_type.is_b()), v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME)
+}
+
 /// [`translate`], remembering the PPS reference-count defaults across
 /// pictures in `state` (see [`H264State`]) so `pps` matches the bitstream's
 /// PPS even for pictures whose slices all override them.
@@ -725,16 +737,10 @@ pub fn translate_with_state(input: &PictureInput, refs: &dyn RefTimestamps, mode
     dp.dec_ref_pic_marking_bit_size = first.dec_ref_pic_marking_bit_size;
     dp.pic_order_cnt_bit_size = first.pic_order_cnt_bit_size;
     dp.slice_group_change_cycle = first.slice_group_change_cycle;
-    // PFRAME/BFRAME are compatibility flags for decoders that only handle
-    // all-P or all-B pictures (tegra-vde); I slices do not matter. A P+B
-    // mix gets BFRAME (its lists include what P slices need).
-    let any_b = parsed.iter().any(|h| h.slice_type.is_b());
-    let any_p = !any_b && parsed.iter().any(|h| h.slice_type.is_p_or_sp());
     dp.flags = flag(first.idr_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC)
         | flag(first.field_pic_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC)
         | flag(first.bottom_field_flag, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD)
-        | flag(any_p, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
-        | flag(any_b, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
+        | slice_type_flags(&parsed);
 
     let mut slices = Vec::new();
     if mode == DecodeMode::SliceBased {

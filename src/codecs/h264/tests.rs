@@ -1215,8 +1215,9 @@ fn mixed_slice_types_and_consistency() {
     let p = build_slice(Spec { start_code: true, ..Default::default() });
     let b = build_slice(Spec { slice_type: 1, first_mb: 4, ..Default::default() });
     let c = run(&pic, &[(slice_params(0, 0, &list, &[]), p.clone()), (slice_params(0, 0, &list, &list), b)], None, &Refs, DecodeMode::SliceBased).unwrap();
-    // P and B slices mixed: BFRAME only (the flags mean "all P" / "all B").
-    assert_eq!(c.decode_params.flags, v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
+    // P and B slices mixed: both flags, as GStreamer sends them.
+    assert_eq!(c.decode_params.flags, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME | v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
+    assert_eq!(super::slice_type_flags(&c.parsed[..1]), v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME, "request 0 of the picture: its P slice only");
     assert_eq!(c.slices.len(), 2);
     assert_eq!(c.slices[1].slice_params.first_mb_in_slice, 4);
     assert_eq!(c.slices[1].slice_params.slice_type, v4l2::V4L2_H264_SLICE_TYPE_B as u8);

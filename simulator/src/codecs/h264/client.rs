@@ -231,11 +231,15 @@ pub fn run(sim: &Arc<Sim>, stream: &[u8], opts: &Options) -> Result<Vec<Frame>, 
         if sh0.is_idr() {
             dp.flags |= V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC;
         }
-        if sh0.is_p() {
-            dp.flags |= V4L2_H264_DECODE_PARAM_FLAG_PFRAME;
-        }
-        if sh0.is_b() {
-            dp.flags |= V4L2_H264_DECODE_PARAM_FLAG_BFRAME;
+        // the slice types of the picture (one request: all its slices)
+        for s in &au.slices {
+            let sh = parse_slice_header(s, sps, &pps.ctrl).map_err(|_| "slice header")?;
+            if sh.is_p() {
+                dp.flags |= V4L2_H264_DECODE_PARAM_FLAG_PFRAME;
+            }
+            if sh.is_b() {
+                dp.flags |= V4L2_H264_DECODE_PARAM_FLAG_BFRAME;
+            }
         }
         for (i, r) in refs.iter().enumerate() {
             let e = &mut dp.dpb[i];
