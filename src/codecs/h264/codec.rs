@@ -79,6 +79,7 @@ impl Codec for H264 {
             state: H264State::default(),
             poc: PocNormalizer::default(),
             last_field: None,
+            mmco5: SmallVec::new(),
             corrupt: p.test_corrupt.map(str::to_string),
         })
     }
@@ -125,6 +126,10 @@ struct H264Translator {
     poc: PocNormalizer,
     /// The last picture if it was a field: (surface, bottom, its POC).
     last_field: Option<(va::VASurfaceID, bool, i32)>,
+    /// Reference pictures that carried MMCO 5, with their POCs as the spec
+    /// leaves them after the reset: (surface, top, bottom). See
+    /// [`H264Translator::mmco5_pocs`].
+    mmco5: SmallVec<[(va::VASurfaceID, i32, i32); 2]>,
     /// `HANTRO_TEST_CORRUPT` (test-hooks builds).
     corrupt: Option<String>,
 }
@@ -195,6 +200,45 @@ impl H264Translator {
     }
 }
 
+impl H264Translator {
+    /// MMCO 5 (memory_management_control_operation 5, 8.2.1): after the
+    /// picture is decoded, its POCs become relative to itself (a frame:
+    /// both minus Min(top, bottom); a field: its own 0), so later pictures'
+    /// DPB entries name it with those. VA clients keep the picture's
+    /// original POC in ReferenceFrames (FFmpeg does), so the reset is
+    /// applied here: remembered when the picture is translated (forgotten
+    /// when its surface is decoded into again), substituted into the DPB
+    /// entries that reference it.
+    fn mmco5_pocs(&mut self, target: va::VASurfaceID, c: &mut super::H264Controls, refs: &dyn Refs) {
+        self.mmco5.retain(|e| e.0 != target);
+        for (surface, top, bottom) in &self.mmco5 {
+            let Some(ts) = refs.timestamp_ns(*surface) else { continue };
+            for e in c.decode_params.dpb.iter_mut().filter(|e| e.flags & k::V4L2_H264_DPB_ENTRY_FLAG_VALID != 0 && e.reference_ts == ts) {
+                if e.fields & k::V4L2_H264_TOP_FIELD_REF as u8 != 0 {
+                    e.top_field_order_cnt = *top;
+                }
+                if e.fields & k::V4L2_H264_BOTTOM_FIELD_REF as u8 != 0 {
+                    e.bottom_field_order_cnt = *bottom;
+                }
+            }
+        }
+        let reset = c.parsed.first().and_then(|h| h.dec_ref_pic_marking.as_ref()).is_some_and(|m| m.ops.iter().any(|o| o.op == 5));
+        if reset {
+            let d = &c.decode_params;
+            let (field, bottom) = (d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_FIELD_PIC != 0, d.flags & k::V4L2_H264_DECODE_PARAM_FLAG_BOTTOM_FIELD != 0);
+            let entry = match (field, bottom) {
+                (false, _) => {
+                    let t = d.top_field_order_cnt.min(d.bottom_field_order_cnt);
+                    (target, d.top_field_order_cnt - t, d.bottom_field_order_cnt - t)
+                }
+                (true, false) => (target, 0, d.bottom_field_order_cnt),
+                (true, true) => (target, d.top_field_order_cnt, 0),
+            };
+            self.mmco5.push(entry);
+        }
+    }
+}
+
 impl Translator for H264Translator {
     fn translate<'a>(&mut self, pic: &PictureBuffers<'a>, refs: &dyn Refs) -> Result<PicturePlan<'a>, String> {
         let pp: va::VAPictureParameterBufferH264 = pic.read(va::VAPictureParameterBufferType).ok_or("H.264 picture without picture parameters")??;
@@ -210,6 +254,7 @@ impl Translator for H264Translator {
         let poc_type = ctrls.sps.pic_order_cnt_type as u32;
         self.poc.apply(poc_type, &mut ctrls);
         self.pair_field_pocs(pic.target, &mut ctrls.decode_params);
+        self.mmco5_pocs(pic.target, &mut ctrls, refs);
         corrupt(self.corrupt.as_deref(), &mut ctrls);
         let mut nals: SmallVec<[&'a [u8]; 4]> = SmallVec::new();
         for (_, d) in &slices {

@@ -616,7 +616,7 @@ fn main() {
         7,
         mmco_reset(),
         "generated: MMCO 1 and MMCO 5 (memory reset mid-GOP) with a B picture after it",
-        "driver: the MMCO 5 picture keeps its POC (6) in later DPBs where the spec (8.2.1) resets it to 0; VA's lists follow ffmpeg's unreset POC",
+        "frame-based devices pass (the driver applies 8.2.1's MMCO 5 POC reset to later DPB entries); slice-based (cedrus): FFmpeg's VA RefPicList0/1 for the B picture order the MMCO 5 picture by its unreset POC 6 (libavcodec does not apply the reset), and the driver passes the client's lists",
     );
     out.pending(
         "poc_type1",
