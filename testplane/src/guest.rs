@@ -176,3 +176,165 @@ pub fn mpv_decoded_every_frame(log: &str, mpvlog: &str, trace: &str, frames: usi
     }
     (summary, why)
 }
+
+/// The x86_64 driver the guest tests load: `$HANTRO_DRIVER_SO`, or the
+/// release build. Panics (the test fails) when it is not built.
+pub fn driver_so() -> PathBuf {
+    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
+    assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
+    p
+}
+
+/// `$HANTRO_CACHE`, default `~/.cache/hantro`.
+pub fn cache_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    std::env::var_os("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro"))
+}
+
+/// The corpus of `scripts/corpus-<name>.sh`, generated (or reused: the
+/// script caches by recipe hash) into `$HANTRO_CACHE/corpus-<name>` under a
+/// lock, so that tests running at the same time share one generation.
+pub fn codec_corpus(name: &str) -> Result<PathBuf, String> {
+    let cache = cache_dir();
+    let dir = cache.join(format!("corpus-{name}"));
+    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let script = repo_root().join(format!("scripts/corpus-{name}.sh"));
+    let o = Command::new("flock")
+        .arg(cache.join(format!("corpus-{name}.lock")))
+        .arg("bash")
+        .arg(&script)
+        .arg(&dir)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !o.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&o.stderr)));
+    }
+    Ok(dir)
+}
+
+/// Copies the files (not subdirectories) of `from` into `to`, creating it.
+pub fn copy_files(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for e in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let e = e.map_err(|e| e.to_string())?;
+        if e.file_type().map_err(|e| e.to_string())?.is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).map_err(|err| format!("{}: {err}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`arm64_va_run`] saw in the arm64 guest.
+#[derive(Debug)]
+pub struct Arm64Run {
+    pub job: PathBuf,
+    /// vainfo on the arm64 driver (with its `vainfo rc=N` line).
+    pub vainfo: String,
+    /// The guest kernel's boot log (to show it really was arm64).
+    pub init: String,
+    /// Per stream: the client's exit status (0 ok, 98 the client reported a
+    /// decode error, 99 no trace), as the guest script recorded it.
+    pub rc: std::collections::BTreeMap<String, i32>,
+}
+
+impl Arm64Run {
+    /// The client's log of `stream` (its output and the driver's
+    /// per-picture lines).
+    pub fn log(&self, stream: &str) -> Result<String, String> {
+        let p = self.job.join(format!("out/{stream}.va.log"));
+        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+    }
+    /// visl's trace of `stream` (frame-based mode).
+    pub fn trace(&self, stream: &str) -> Result<String, String> {
+        let p = self.job.join(format!("out/{stream}.va.trace"));
+        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+    }
+    /// Pictures the driver reports decoded (its per-picture log lines).
+    pub fn pictures(&self, stream: &str) -> usize {
+        self.log(stream).map(|l| l.lines().filter(|l| l.contains("decoded a picture into CAPTURE buffer")).count()).unwrap_or(0)
+    }
+}
+
+/// The arm64 guest script of [`arm64_va_run`]: vainfo, then each stream
+/// `$DIR/$s.$EXT` through the arm64 driver by the VA client (libavcodec's
+/// VA-API hwaccel, tests/clients/vaclient.c), each with its visl trace and
+/// the driver's per-picture lines.
+const ARM64_SCRIPT: &str = r#"#!/bin/sh
+set -u
+. /job/lib.sh
+cd /job
+dir=$1 ext=$2; shift 2
+va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
+echo "vainfo rc=$?" >> out/vainfo.txt
+: > out/runs.tsv
+for s in "$@"; do
+  rm -rf /tmp/frames; mkdir -p /tmp/frames
+  trace_reset
+  va_env HANTRO_LOG=$DECODED_LOG /job/bin/vaclient --device /dev/dri/renderD128 /tmp/frames "$dir/$s.$ext" > "out/$s.va.log" 2>&1
+  rc=$?
+  trace_save "$s.va.trace" frame || rc=99
+  grep -q "^decode-error" "out/$s.va.log" && rc=98
+  printf '%s\t%s\n' "$s" "$rc" >> out/runs.tsv
+done
+echo arm64-va-done
+"#;
+
+/// Cross-builds the driver for aarch64 (scripts/aarch64-build.sh into
+/// target/aarch64), stages `corpus` as `/job/<dir_name>` of a fresh `job`,
+/// and decodes each of `streams` (`<dir_name>/<s>.<ext>`) through the arm64
+/// driver on visl in one boot of the arm64 guest. Errors carry the reason
+/// (build, boot, not an arm64 kernel); per-stream failures are in the
+/// result for the caller to judge.
+pub fn arm64_va_run(job: &Path, corpus: &Path, dir_name: &str, ext: &str, streams: &[&str]) -> Result<Arm64Run, String> {
+    let root = repo_root();
+    let b = Command::new(root.join("scripts/aarch64-build.sh"))
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", root.join("target/aarch64"))
+        .output()
+        .map_err(|e| format!("cannot run scripts/aarch64-build.sh: {e}"))?;
+    if !b.status.success() {
+        return Err(format!("aarch64 build failed:\n{}", String::from_utf8_lossy(&b.stderr)));
+    }
+    let so = root.join("target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so");
+    let _ = std::fs::remove_dir_all(job);
+    copy_files(corpus, &job.join(dir_name))?;
+    // outside the job: the runner copies the script into it
+    let script = job.with_extension("sh");
+    std::fs::write(&script, ARM64_SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
+    let g = Command::new("bash")
+        .arg(root.join("scripts/guest-run.sh"))
+        .args(["--arch", "arm64", "--job"])
+        .arg(job)
+        .arg(&script)
+        .args([dir_name, ext])
+        .args(streams)
+        .current_dir(&root)
+        .env("HANTRO_DRIVER_SO", &so)
+        .output()
+        .map_err(|e| format!("cannot run scripts/guest-run.sh --arch arm64: {e}"))?;
+    let gout = String::from_utf8_lossy(&g.stdout);
+    if !g.status.success() || !gout.contains("arm64-va-done") {
+        return Err(format!("arm64 guest run failed ({:?}):\n{gout}\n{}", g.status, String::from_utf8_lossy(&g.stderr)));
+    }
+    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let init = read(job.join("out/init.log"))?;
+    if !init.contains("aarch64") {
+        return Err(format!("not an arm64 kernel:\n{init}"));
+    }
+    let rc = read(job.join("out/runs.tsv"))?.lines().filter_map(|l| l.split_once('\t')).map(|(s, r)| (s.to_string(), r.trim().parse().unwrap_or(-1))).collect();
+    Ok(Arm64Run { job: job.to_path_buf(), vainfo: read(job.join("out/vainfo.txt"))?, init, rc })
+}
+
+/// The x86_64 guest's run of a codec suite (`tests/guest/<suite>`, e.g.
+/// vp8-suite.sh) on `streams` only, with `corpus` staged as
+/// `/job/<dir_name>` of a fresh `job`: GStreamer's reference traces for an
+/// arm64 run. Fails unless the suite exited 0.
+pub fn x86_reference_run(job: &Path, corpus: &Path, dir_name: &str, suite: &str, streams: &[&str]) -> Result<GuestRun, String> {
+    let _ = std::fs::remove_dir_all(job);
+    copy_files(corpus, &job.join(dir_name))?;
+    let r = run_script(job, &repo_root().join("tests/guest").join(suite), streams, &[("HANTRO_DRIVER_SO", driver_so().to_str().unwrap())])?;
+    if r.status != 0 {
+        return Err(format!("GStreamer reference run ({suite}) failed:\n{}\n{}", r.stdout, r.stderr));
+    }
+    Ok(r)
+}

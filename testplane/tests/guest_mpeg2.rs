@@ -10,9 +10,8 @@
 //! both MPEG-2 profiles with VAEntrypointVLD. Never skips.
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::process::Command;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::guest::{arm64_va_run, codec_corpus, copy_files, driver_so, read_manifest, repo_root, run_script, x86_reference_run, Stream};
 use testplane::visl::{analyse_text, Decode};
 
 /// Every run's (request's) controls, `control.field` -> value, reference
@@ -89,12 +88,6 @@ fn own_frame_for_second_field(a: &BTreeMap<String, String>, b: &BTreeMap<String,
     key == REFS[0] && a.get(key).map(String::as_str) == Some(NO_TS) && b.get(key).is_some() && b.get(key) == b.get(OWN_FRAME)
 }
 
-fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
-    assert!(p.exists(), "driver {} not built (run `cargo build --release` first)", p.display());
-    p
-}
-
 #[test]
 fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     let so = driver_so();
@@ -102,18 +95,9 @@ fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     let _ = std::fs::remove_dir_all(&job);
     std::fs::create_dir_all(&job).unwrap();
     // The MPEG-2 corpus, generated into the cache and staged in the job.
-    let cache = std::env::var("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hantro"));
-    let corpus = cache.join("corpus-mpeg2");
-    let st = Command::new("bash").arg(repo_root().join("scripts/corpus-mpeg2.sh")).arg(&corpus).status().expect("run scripts/corpus-mpeg2.sh");
-    assert!(st.success(), "MPEG-2 corpus generation failed");
+    let corpus = codec_corpus("mpeg2").unwrap_or_else(|e| panic!("{e}"));
     let staged = job.join("corpus-mpeg2");
-    std::fs::create_dir_all(&staged).unwrap();
-    for e in std::fs::read_dir(&corpus).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), staged.join(e.file_name())).unwrap();
-        }
-    }
+    copy_files(&corpus, &staged).unwrap();
     let script = repo_root().join("tests/guest/mpeg2-suite.sh");
     let run = run_script(&job, &script, &[], &[("HANTRO_DRIVER_SO", so.to_str().unwrap())]).unwrap_or_else(|e| panic!("guest run failed: {e}"));
     eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
@@ -138,9 +122,6 @@ fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
         }
     }
     let manifest = read_manifest(&staged.join("manifest.tsv")).expect("manifest");
-    let mut ignore: Vec<String> = NOT_IN_VA.iter().map(|s| s.to_string()).collect();
-    ignore.extend(REFS.iter().map(|s| s.to_string()));
-    let opts = Options { ignore, ..Default::default() };
     let mut table = String::new();
     for s in &manifest {
         let reference = read(&format!("{}.gst.trace", s.name));
@@ -162,13 +143,7 @@ fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
                 failures.push(format!("{} reference frame {i}: no {k} in the trace", s.name));
             }
         }
-        let pictures: usize = std::fs::read_to_string(staged.join("manifest.tsv"))
-            .unwrap()
-            .lines()
-            .find(|l| l.split('\t').next() == Some(s.name.as_str()))
-            .and_then(|l| l.split('\t').nth(5))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(s.frames);
+        let pictures = pictures_of(&staged, s);
         if rd.frames.len() != s.frames || rd.decode_params_events != pictures {
             failures.push(format!(
                 "{}: reference decoded {} frames / {} pictures, stream has {} / {pictures}",
@@ -178,91 +153,137 @@ fn mpeg2_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
                 s.frames
             ));
         }
-        if pictures != s.frames {
-            // Field pictures: one request per field, compared request by request.
-            let reference = run_fields(&rd);
-            for client in ["ffmpeg", "gstva"] {
-                let od = analyse_text(&read(&format!("{}.{client}.trace", s.name)));
-                let ours = run_fields(&od);
-                let mut diffs = Vec::new();
-                if od.frames.len() != s.frames || od.decode_params_events != pictures {
-                    diffs.push(format!(
-                        "visl decoded {} frames / {} pictures, the stream has {} / {pictures}",
-                        od.frames.len(),
-                        od.decode_params_events,
-                        s.frames
-                    ));
-                }
-                for (i, (a, b)) in reference.iter().zip(&ours).enumerate() {
-                    let used: &[&str] = match a.get("picture.picture_coding_type").map(String::as_str) {
-                        Some("2") | Some("P") => &REFS[..1],
-                        Some("3") | Some("B") => &REFS[..],
-                        _ => &[],
-                    };
-                    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-                    keys.sort();
-                    keys.dedup();
-                    for k in keys {
-                        let skip = k == OWN_FRAME
-                            || NOT_IN_VA.iter().any(|n| k == n)
-                            || (REFS.contains(&k.as_str()) && !used.contains(&k.as_str()))
-                            || own_frame_for_second_field(a, b, k);
-                        if !skip && a.get(k) != b.get(k) {
-                            diffs.push(format!("picture {i} {k}: reference={:?} ours={:?}", a.get(k), b.get(k)));
-                        }
-                    }
-                }
-                table.push_str(&format!(
-                    "{:<18} {client:<6} field pictures: {} requests compared, {} differences\n",
-                    s.name,
-                    reference.len().min(ours.len()),
-                    diffs.len()
-                ));
-                if !diffs.is_empty() {
-                    failures.push(format!("{} {client}:\n{}", s.name, diffs.join("\n")));
-                }
-            }
-            continue;
-        }
         for client in ["ffmpeg", "gstva"] {
-            let ours = read(&format!("{}.{client}.trace", s.name));
-            let od = analyse_text(&ours);
-            if od.decode_params_events != s.frames || od.frames.len() != s.frames {
-                failures.push(format!(
-                    "{} {client}: visl decoded {} frames / {} pictures, the stream has {}",
-                    s.name,
-                    od.frames.len(),
-                    od.decode_params_events,
-                    s.frames
-                ));
-            }
-            let report = compare_texts(&reference, &ours, &opts);
-            // References, where the picture type uses them.
-            let mut ref_diffs = Vec::new();
-            for (i, (a, b)) in rd.frames.iter().zip(&od.frames).enumerate() {
-                let used: &[&str] = match a.fields.get("picture.picture_coding_type").map(String::as_str) {
-                    Some("2") | Some("P") => &REFS[..1],
-                    Some("3") | Some("B") => &REFS[..],
-                    _ => &[],
-                };
-                for k in used {
-                    if a.fields.get(*k) != b.fields.get(*k) {
-                        ref_diffs.push(format!("frame {i} {k}: reference={:?} ours={:?}", a.fields.get(*k), b.fields.get(*k)));
-                    }
-                }
-            }
-            let refs_compared = rd.frames.iter().filter(|f| f.fields.get("picture.picture_coding_type").is_some_and(|t| t != "1" && t != "I")).count();
-            table.push_str(&format!(
-                "{:<18} {client:<6} {}, references of {refs_compared} P/B pictures: {} differ\n",
-                s.name,
-                report.summary(),
-                ref_diffs.len()
-            ));
-            if !report.all_equal() || report.frames_total != s.frames || !ref_diffs.is_empty() {
-                failures.push(format!("{} {client}:\n{}{}", s.name, report.text(), ref_diffs.join("\n")));
-            }
+            let (line, bad) = compare_stream(&reference, &read(&format!("{}.{client}.trace", s.name)), s, pictures, client);
+            table.push_str(&line);
+            failures.extend(bad);
         }
     }
     eprintln!("--- our controls vs GStreamer's on visl ---\n{table}");
     assert!(failures.is_empty(), "{} failures:\n{}\n{}", failures.len(), failures.join("\n"), run.versions());
+}
+
+/// The pictures (requests) stream `s` codes: the manifest's sixth column
+/// (two per frame for field pictures), else its frames.
+fn pictures_of(corpus: &std::path::Path, s: &Stream) -> usize {
+    std::fs::read_to_string(corpus.join("manifest.tsv"))
+        .unwrap()
+        .lines()
+        .find(|l| l.split('\t').next() == Some(s.name.as_str()))
+        .and_then(|l| l.split('\t').nth(5))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(s.frames)
+}
+
+/// One client's visl trace of stream `s` against GStreamer's: visl decoded
+/// exactly the stream's frames and pictures, and every picture's controls
+/// are equal but for [`NOT_IN_VA`] and the references a picture type does
+/// not use. Field-picture streams are compared request by request.
+/// Returns the table line and the failures.
+fn compare_stream(reference: &str, ours: &str, s: &Stream, pictures: usize, client: &str) -> (String, Vec<String>) {
+    let rd = analyse_text(reference);
+    let od = analyse_text(ours);
+    let mut failures = Vec::new();
+    if od.frames.len() != s.frames || od.decode_params_events != pictures {
+        failures.push(format!(
+            "{} {client}: visl decoded {} frames / {} pictures, the stream has {} / {pictures}",
+            s.name,
+            od.frames.len(),
+            od.decode_params_events,
+            s.frames
+        ));
+    }
+    let used_refs = |t: Option<&String>| -> &[&str] {
+        match t.map(String::as_str) {
+            Some("2") | Some("P") => &REFS[..1],
+            Some("3") | Some("B") => &REFS[..],
+            _ => &[],
+        }
+    };
+    if pictures != s.frames {
+        // Field pictures: one request per field, compared request by request.
+        let (reference, ours) = (run_fields(&rd), run_fields(&od));
+        let mut diffs = Vec::new();
+        for (i, (a, b)) in reference.iter().zip(&ours).enumerate() {
+            let used = used_refs(a.get("picture.picture_coding_type"));
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let skip = k == OWN_FRAME
+                    || NOT_IN_VA.iter().any(|n| k == n)
+                    || (REFS.contains(&k.as_str()) && !used.contains(&k.as_str()))
+                    || own_frame_for_second_field(a, b, k);
+                if !skip && a.get(k) != b.get(k) {
+                    diffs.push(format!("picture {i} {k}: reference={:?} ours={:?}", a.get(k), b.get(k)));
+                }
+            }
+        }
+        let line = format!("{:<18} {client:<6} field pictures: {} requests compared, {} differences\n", s.name, reference.len().min(ours.len()), diffs.len());
+        if !diffs.is_empty() {
+            failures.push(format!("{} {client}:\n{}", s.name, diffs.join("\n")));
+        }
+        return (line, failures);
+    }
+    let mut ignore: Vec<String> = NOT_IN_VA.iter().map(|s| s.to_string()).collect();
+    ignore.extend(REFS.iter().map(|s| s.to_string()));
+    let report = compare_texts(reference, ours, &Options { ignore, ..Default::default() });
+    // References, where the picture type uses them.
+    let mut ref_diffs = Vec::new();
+    for (i, (a, b)) in rd.frames.iter().zip(&od.frames).enumerate() {
+        for k in used_refs(a.fields.get("picture.picture_coding_type")) {
+            if a.fields.get(*k) != b.fields.get(*k) {
+                ref_diffs.push(format!("frame {i} {k}: reference={:?} ours={:?}", a.fields.get(*k), b.fields.get(*k)));
+            }
+        }
+    }
+    let refs_compared = rd.frames.iter().filter(|f| f.fields.get("picture.picture_coding_type").is_some_and(|t| t != "1" && t != "I")).count();
+    let line = format!("{:<18} {client:<6} {}, references of {refs_compared} P/B pictures: {} differ\n", s.name, report.summary(), ref_diffs.len());
+    if !report.all_equal() || report.frames_total != s.frames || !ref_diffs.is_empty() {
+        failures.push(format!("{} {client}:\n{}{}", s.name, report.text(), ref_diffs.join("\n")));
+    }
+    (line, failures)
+}
+
+/// Two MPEG-2 streams (interlaced frame pictures with B pictures, and
+/// generated field pictures) through the arm64 driver on visl in the arm64
+/// guest (libavcodec's VA-API hwaccel, tests/clients/vaclient.c): vainfo
+/// lists both MPEG-2 profiles, the client exits 0, the driver completed
+/// every frame, visl decoded every picture, and the controls equal GStreamer's v4l2slmpeg2dec's from the
+/// x86 guest (a stream's controls do not depend on the CPU) with the same
+/// exclusions as the x86 clients.
+#[test]
+fn mpeg2_on_the_arm64_guest_equals_gstreamer() {
+    const STREAMS: [&str; 2] = ["interlaced_tff", "field_pictures"];
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let corpus = codec_corpus("mpeg2").unwrap_or_else(|e| panic!("{e}"));
+    let a = arm64_va_run(&tmp.join("guest-arm64-mpeg2"), &corpus, "corpus-mpeg2", "m2v", &STREAMS).unwrap_or_else(|e| panic!("{e}"));
+    for p in ["VAProfileMPEG2Simple", "VAProfileMPEG2Main"] {
+        assert!(a.vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "arm64 vainfo: {p} missing:\n{}", a.vainfo);
+    }
+    // GStreamer's reference traces, from the x86 guest.
+    let r = x86_reference_run(&tmp.join("guest-arm64-mpeg2-gstref"), &corpus, "corpus-mpeg2", "mpeg2-suite.sh", &STREAMS).unwrap_or_else(|e| panic!("x86 guest: {e}"));
+    let manifest = read_manifest(&corpus.join("manifest.tsv")).expect("manifest");
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for name in STREAMS {
+        let s = manifest.iter().find(|m| m.name == name).expect("stream in the manifest");
+        let pictures = pictures_of(&corpus, s);
+        if a.rc.get(name) != Some(&0) {
+            failures.push(format!("{name}: arm64 client failed ({:?})\n{}", a.rc, a.log(name).unwrap_or_else(|e| e)));
+            continue;
+        }
+        // the driver logs one line per CAPTURE buffer completed (a field
+        // pair fills one); visl's requests, one per picture, are counted by
+        // compare_stream
+        if a.pictures(name) != s.frames {
+            failures.push(format!("{name}: the arm64 driver completed {} frames, the stream codes {}", a.pictures(name), s.frames));
+        }
+        let reference = r.read_out(&format!("{name}.gst.trace")).unwrap_or_else(|e| panic!("{e}"));
+        let (line, bad) = compare_stream(&reference, &a.trace(name).unwrap_or_else(|e| panic!("{e}")), s, pictures, "arm64");
+        table.push_str(&line);
+        failures.extend(bad);
+    }
+    eprintln!("--- arm64 driver's MPEG-2 controls vs GStreamer's (x86 guest) ---\n{table}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -12,43 +12,14 @@
 //! [`allowed`] (each with its reason). Never skips: a missing driver, tool
 //! or guest fails the test. `VP8_STREAMS="a b"` runs only those streams and
 //! then fails: not the whole corpus.
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{read_manifest, repo_root, run_script};
+use testplane::guest::{arm64_va_run, codec_corpus, copy_files, driver_so, read_manifest, repo_root, run_script, x86_reference_run};
 use testplane::visl::analyse_text;
-
-fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
-    assert!(p.exists(), "driver {} not built (run `cargo build --release` first)", p.display());
-    p
-}
 
 /// The VP8 corpus, generated (cached) on the host.
 fn corpus() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-    let cache = std::env::var_os("HANTRO_CACHE").map(PathBuf::from).unwrap_or_else(|| home.join(".cache/hantro"));
-    let dir = cache.join("corpus-vp8");
-    std::fs::create_dir_all(&cache).unwrap();
-    let o = Command::new("flock")
-        .arg(cache.join("corpus-vp8.lock"))
-        .arg("bash")
-        .arg(repo_root().join("scripts/corpus-vp8.sh"))
-        .arg(&dir)
-        .output()
-        .expect("run scripts/corpus-vp8.sh");
-    assert!(o.status.success(), "scripts/corpus-vp8.sh failed: {}", String::from_utf8_lossy(&o.stderr));
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
+    codec_corpus("vp8").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Whether a difference line of the comparison (`frame N control.field:
@@ -88,7 +59,7 @@ fn vp8_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     let _ = std::fs::remove_dir_all(&job);
     std::fs::create_dir_all(&job).unwrap();
     let corpus = corpus();
-    copy_dir(&corpus, &job.join("vp8corpus"));
+    copy_files(&corpus, &job.join("vp8corpus")).unwrap();
     let subset: Vec<String> = std::env::var("VP8_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default();
     let args: Vec<&str> = subset.iter().map(String::as_str).collect();
     let script = repo_root().join("tests/guest/vp8-suite.sh");
@@ -170,28 +141,6 @@ fn vp8_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     assert!(failures.is_empty(), "{} failures:\n{}\n{}", failures.len(), failures.join("\n"), run.versions());
 }
 
-/// The arm64 guest script: vainfo, then each given stream of /job/vp8corpus
-/// through the arm64 driver by the VA client (libavcodec's VA-API hwaccel,
-/// tests/clients/vaclient.c), each with its visl trace and the driver's
-/// per-picture lines. Written into the job by the test.
-const ARM64_SCRIPT: &str = r#"#!/bin/sh
-set -u
-. /job/lib.sh
-cd /job
-va_env vainfo --display drm --device /dev/dri/renderD128 > out/vainfo.txt 2>&1
-echo "vainfo rc=$?" >> out/vainfo.txt
-for s in "$@"; do
-  rm -rf /tmp/frames; mkdir -p /tmp/frames
-  trace_reset
-  va_env HANTRO_LOG=$DECODED_LOG /job/bin/vaclient --device /dev/dri/renderD128 /tmp/frames "vp8corpus/$s.ivf" > "out/$s.va.log" 2>&1
-  rc=$?
-  trace_save "$s.va.trace" frame || rc=99
-  grep -q "^decode-error" "out/$s.va.log" && rc=98
-  printf '%s\t%s\n' "$s" "$rc" >> out/runs.tsv
-done
-echo arm64-vp8-done
-"#;
-
 /// Two VP8 streams (one with hidden alt-ref frames, one with 8 token
 /// partitions) through the arm64 driver on visl in the arm64 guest: the
 /// controls must equal GStreamer's v4l2slvp8dec's from the x86 guest (the
@@ -201,64 +150,25 @@ echo arm64-vp8-done
 #[test]
 fn vp8_on_the_arm64_guest_equals_gstreamer() {
     const STREAMS: [&str; 2] = ["altref_hidden", "partitions8"];
-    let root = repo_root();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let b = Command::new(root.join("scripts/aarch64-build.sh"))
-        .current_dir(&root)
-        .env("CARGO_TARGET_DIR", root.join("target/aarch64"))
-        .output()
-        .expect("run scripts/aarch64-build.sh");
-    assert!(b.status.success(), "aarch64 build failed:\n{}", String::from_utf8_lossy(&b.stderr));
-    let so = root.join("target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so");
     let corpus = corpus();
-    let job = tmp.join("guest-arm64-vp8");
-    let _ = std::fs::remove_dir_all(&job);
-    std::fs::create_dir_all(&job).unwrap();
-    copy_dir(&corpus, &job.join("vp8corpus"));
-    // outside the job: the runner copies the script into it
-    let script = tmp.join("vp8-arm64.sh");
-    std::fs::write(&script, ARM64_SCRIPT).unwrap();
-    let g = Command::new("bash")
-        .arg(root.join("scripts/guest-run.sh"))
-        .arg("--arch")
-        .arg("arm64")
-        .arg("--job")
-        .arg(&job)
-        .arg(&script)
-        .args(STREAMS)
-        .current_dir(&root)
-        .env("HANTRO_DRIVER_SO", &so)
-        .output()
-        .expect("run scripts/guest-run.sh --arch arm64");
-    let gout = String::from_utf8_lossy(&g.stdout);
-    assert!(g.status.success() && gout.contains("arm64-vp8-done"), "arm64 guest run failed ({:?}):\n{gout}\n{}", g.status, String::from_utf8_lossy(&g.stderr));
-    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let init = read(job.join("out/init.log"));
-    assert!(init.contains("aarch64"), "not an arm64 kernel:\n{init}");
-    let vainfo = read(job.join("out/vainfo.txt"));
-    assert!(vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "arm64 vainfo:\n{vainfo}");
+    let a = arm64_va_run(&tmp.join("guest-arm64-vp8"), &corpus, "vp8corpus", "ivf", &STREAMS).unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.vainfo.lines().any(|l| l.contains("VAProfileVP8Version0_3") && l.contains("VAEntrypointVLD")), "arm64 vainfo:\n{}", a.vainfo);
 
     // GStreamer's reference traces, from the x86 guest.
-    let rjob = tmp.join("guest-arm64-vp8-gstref");
-    let _ = std::fs::remove_dir_all(&rjob);
-    std::fs::create_dir_all(&rjob).unwrap();
-    copy_dir(&corpus, &rjob.join("vp8corpus"));
-    let r = run_script(&rjob, &root.join("tests/guest/vp8-suite.sh"), &STREAMS, &[("HANTRO_DRIVER_SO", driver_so().to_str().unwrap())])
-        .unwrap_or_else(|e| panic!("x86 guest: {e}"));
-    assert_eq!(r.status, 0, "GStreamer reference run failed:\n{}\n{}", r.stdout, r.stderr);
+    let r = x86_reference_run(&tmp.join("guest-arm64-vp8-gstref"), &corpus, "vp8corpus", "vp8-suite.sh", &STREAMS).unwrap_or_else(|e| panic!("x86 guest: {e}"));
     let manifest = read_manifest(&corpus.join("manifest.tsv")).expect("manifest");
-    let runs = read(job.join("out/runs.tsv"));
     let mut failures = Vec::new();
     let mut table = String::new();
     for name in STREAMS {
         let s = manifest.iter().find(|m| m.name == name).expect("stream in the manifest");
-        if !runs.lines().any(|l| l == format!("{name}\t0")) {
-            failures.push(format!("{name}: arm64 client failed ({runs})\n{}", read(job.join(format!("out/{name}.va.log")))));
+        if a.rc.get(name) != Some(&0) {
+            failures.push(format!("{name}: arm64 client failed ({:?})\n{}", a.rc, a.log(name).unwrap_or_else(|e| e)));
             continue;
         }
-        let pictures = read(job.join(format!("out/{name}.va.log"))).lines().filter(|l| l.contains("decoded a picture into CAPTURE buffer")).count();
+        let pictures = a.pictures(name);
         let reference = r.read_out(&format!("{name}.gst.trace")).unwrap_or_else(|e| panic!("{e}"));
-        let ours = read(job.join(format!("out/{name}.va.trace")));
+        let ours = a.trace(name).unwrap_or_else(|e| panic!("{e}"));
         let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
         if rd.frames.len() != s.frames || od.frames.len() != s.frames || pictures != s.frames {
             failures.push(format!(
