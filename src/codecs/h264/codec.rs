@@ -266,9 +266,9 @@ impl Translator for H264Translator {
         let base = |set: &mut CtrlSet, i: usize| {
             let (mut pps, mut dp) = (ctrls.pps, ctrls.decode_params);
             if mode == DecodeMode::SliceBased {
-                // the slice types submitted so far (slices 0..=i)
+                // the picture's first slice (what GStreamer leaves set)
                 let types = k::V4L2_H264_DECODE_PARAM_FLAG_PFRAME | k::V4L2_H264_DECODE_PARAM_FLAG_BFRAME;
-                dp.flags = (dp.flags & !types) | super::slice_type_flags(&ctrls.parsed[..=i.min(ctrls.parsed.len() - 1)]);
+                dp.flags = (dp.flags & !types) | super::slice_type_flags(&ctrls.parsed[..1]);
             }
             corrupt_request(self.corrupt.as_deref(), i, &mut pps, &mut dp);
             set.push(k::V4L2_CID_STATELESS_H264_SPS, ctrls.sps);

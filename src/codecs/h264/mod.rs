@@ -26,9 +26,9 @@
 //! * `pps.num_ref_idx_lX_default_active_minus1`: derived from the slices
 //!   that do not override them, remembered across pictures by
 //!   [`translate_with_state`].
-//! * `decode_params` PFRAME/BFRAME: the slice types submitted so far for
-//!   the picture (see [`slice_type_flags`]), as GStreamer's v4l2codecs
-//!   (>= 1.22) sets them; only tegra-vde reads them.
+//! * `decode_params` PFRAME/BFRAME: the slice types of the picture's first
+//!   request (see [`slice_type_flags`]), as GStreamer's v4l2codecs
+//!   (>= 1.22) leaves them in the device; only tegra-vde reads them.
 
 pub mod bitreader;
 mod codec;
@@ -620,13 +620,14 @@ pub fn translate(input: &PictureInput, refs: &dyn RefTimestamps, mode: DecodeMod
     translate_with_state(input, refs, mode, &mut H264State::default())
 }
 
-/// decode_params' PFRAME/BFRAME for a request carrying `slices` (all the
-/// slices of the picture submitted up to and including this request):
-/// PFRAME if one of them is a P (or SP) slice, BFRAME if one is a B slice,
-/// both for a mix. The uAPI gives the flags no text; this is what GStreamer's
-/// v4l2codecs sends (it ORs in each slice's type as it queues it, so in
-/// slice-based mode request k carries slices 0..=k), and tegra-vde, the
-/// only reader, builds B lists for BFRAME and a P list otherwise.
+/// decode_params' PFRAME/BFRAME for the slices of a picture's first
+/// request (all of them frame-based, the first slice slice-based): PFRAME
+/// if one is a P (or SP) slice, BFRAME if one is a B slice, both for a mix.
+/// The uAPI gives the flags no text; this is what GStreamer's v4l2codecs
+/// makes the device see: it ORs in each slice's type as it queues it, but
+/// sets DECODE_PARAMS only with a picture's first request, so slice-based
+/// devices keep the first slice's value. tegra-vde, the only reader, builds
+/// B lists for BFRAME and a P list otherwise.
 pub fn slice_type_flags(slices: &[SliceHeader]) -> u32 {
     flag(slices.iter().any(|h| h.slice_type.is_p_or_sp()), v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME)
         | flag(slices.iter().any(|h| h.slice_type.is_b()), v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME)

@@ -1217,7 +1217,7 @@ fn mixed_slice_types_and_consistency() {
     let c = run(&pic, &[(slice_params(0, 0, &list, &[]), p.clone()), (slice_params(0, 0, &list, &list), b)], None, &Refs, DecodeMode::SliceBased).unwrap();
     // P and B slices mixed: both flags, as GStreamer sends them.
     assert_eq!(c.decode_params.flags, v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME | v4l2::V4L2_H264_DECODE_PARAM_FLAG_BFRAME);
-    assert_eq!(super::slice_type_flags(&c.parsed[..1]), v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME, "request 0 of the picture: its P slice only");
+    assert_eq!(super::slice_type_flags(&c.parsed[..1]), v4l2::V4L2_H264_DECODE_PARAM_FLAG_PFRAME, "slice-based requests: the first slice's P only");
     assert_eq!(c.slices.len(), 2);
     assert_eq!(c.slices[1].slice_params.first_mb_in_slice, 4);
     assert_eq!(c.slices[1].slice_params.slice_type, v4l2::V4L2_H264_SLICE_TYPE_B as u8);
