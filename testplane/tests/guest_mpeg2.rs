@@ -262,7 +262,8 @@ fn mpeg2_on_the_arm64_guest_equals_gstreamer() {
         assert!(a.vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "arm64 vainfo: {p} missing:\n{}", a.vainfo);
     }
     // GStreamer's reference traces, from the x86 guest.
-    let r = x86_reference_run(&tmp.join("guest-arm64-mpeg2-gstref"), &corpus, "corpus-mpeg2", "mpeg2-suite.sh", &STREAMS).unwrap_or_else(|e| panic!("x86 guest: {e}"));
+    let r = x86_reference_run(&tmp.join("guest-arm64-mpeg2-gstref"), &corpus, "corpus-mpeg2", "mpeg2-suite.sh", &STREAMS)
+        .unwrap_or_else(|e| panic!("x86 guest: {e}"));
     let manifest = read_manifest(&corpus.join("manifest.tsv")).expect("manifest");
     let mut failures = Vec::new();
     let mut table = String::new();
