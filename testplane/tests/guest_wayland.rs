@@ -34,29 +34,17 @@
 //! The guest's package versions (out/versions.txt) are printed, and are part
 //! of every failure message.
 //! Every check of the suite must be present and PASS; never skips.
-use std::path::{Path, PathBuf};
-use testplane::guest::{repo_root, run_script};
+use std::path::PathBuf;
+use testplane::guest::{codec_corpus, copy_files, driver_so, repo_root, run_script};
 
-fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
-    assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
-    p
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
+/// The streams of part client (each exported COMPOSED and SEPARATE, every
+/// screenshot equal to vaGetImage): H.264 by name, VP8 and MPEG-2 by file
+/// (odd sizes, 8-bit NV12 from every coded format the device offers).
+const CLIENT: [&str; 8] =
+    ["cavlc_baseline", "odd_size", "cabac_main_bpyr", "full_hd", "odd_size.ivf", "altref_hidden.ivf", "interlaced_tff.m2v", "odd_size.m2v"];
 
 /// (part, check) rows the suite must report as PASS.
 const REQUIRED: &[(&str, &str)] = &[
-    ("client", "cavlc_baseline"),
-    ("client", "odd_size"),
-    ("client", "cabac_main_bpyr"),
-    ("client", "full_hd"),
     ("reexport", "cavlc_baseline"),
     ("mpv", "screenshot"),
     ("mpv", "hwdec"),
@@ -78,7 +66,12 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
     let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-wayland");
     let _ = std::fs::remove_dir_all(&job);
     std::fs::create_dir_all(&job).unwrap();
-    copy_dir(&repo_root().join("tests/guest/wayland"), &job.join("wayland"));
+    copy_files(&repo_root().join("tests/guest/wayland"), &job.join("wayland")).unwrap();
+    // the other codecs' corpora, where part client finds them
+    for (name, dir) in [("vp8", "vp8corpus"), ("mpeg2", "corpus-mpeg2")] {
+        let c = codec_corpus(name).unwrap_or_else(|e| panic!("{e}"));
+        copy_files(&c, &job.join(dir)).unwrap();
+    }
     let parts: Vec<String> = std::env::var("WAYLAND_PARTS").map(|p| p.split_whitespace().map(String::from).collect()).unwrap_or_default();
     let args: Vec<&str> = parts.iter().map(String::as_str).collect();
     let script = repo_root().join("tests/guest/wayland-suite.sh");
@@ -92,9 +85,10 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
     let failed: Vec<String> = rows.iter().filter(|r| r[2] != "PASS" && r[2] != "INFO").map(|r| r.join(" ")).collect();
     assert!(failed.is_empty(), "failed checks:\n{}\n--- output ---\n{}\n{versions}", failed.join("\n"), run.stdout);
     let required: Vec<&(&str, &str)> = REQUIRED.iter().filter(|(p, _)| args.is_empty() || args.contains(p)).collect();
-    for (part, check) in required {
+    let client = CLIENT.iter().map(|c| ("client", *c)).filter(|(p, _)| args.is_empty() || args.contains(p));
+    for (part, check) in required.into_iter().copied().chain(client) {
         assert!(
-            rows.iter().any(|r| r[0] == *part && r[1] == *check && r[2] == "PASS"),
+            rows.iter().any(|r| r[0] == part && r[1] == check && r[2] == "PASS"),
             "{part} {check}: no PASS row in wayland-results.tsv:\n{results}\n{versions}"
         );
     }
@@ -109,7 +103,7 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
         eprintln!("{part} {check}: {}", row.map(|r| r[3]).unwrap_or_default());
     }
     // pixel-exact: every client check reports maxdiff=0 (DMABUF_CHECK_TOL is 0)
-    for f in ["cavlc_baseline", "odd_size", "cabac_main_bpyr", "full_hd"] {
+    for f in CLIENT {
         if !args.is_empty() && !args.contains(&"client") {
             continue;
         }

@@ -9,7 +9,8 @@
 #   client   tests/guest/wayland/dmabuf-check.c: every surface exported with
 #            COMPOSED_LAYERS and with SEPARATE_LAYERS, shown through
 #            zwp_linux_dmabuf_v1, screenshot == vaGetImage (frames whose
-#            CAPTURE buffer is exported for the first time)
+#            CAPTURE buffer is exported for the first time); H.264, VP8
+#            (/job/vp8corpus) and MPEG-2 (/job/corpus-mpeg2) streams
 #   reexport re-shows: 8 frames of cavlc_baseline in 6 surfaces, so later
 #            frames are shown from buffers shown before; screenshot and the
 #            client's mmap of the export == vaGetImage (see part_reexport)
@@ -146,13 +147,22 @@ wait_log() { # FILE SECONDS REGEX: wait (guest time, not iterations: under TCG
 size_of() { awk -v s="$1" '$1 == s {print $3, $4}' corpus/manifest.tsv; }
 
 # ---- part: client ----------------------------------------------------------------
+# Streams: NAME:FRAMES (corpus/NAME.h264) or DIR/FILE:FRAMES for the other
+# codecs' corpora staged in the job (check name FILE, e.g.
+# odd_size.ivf; size from DIR/manifest.tsv).
 part_client() {
-  for spec in ${CLIENT_STREAMS:-cavlc_baseline:2 odd_size:2 cabac_main_bpyr:2 full_hd:1}; do
-    s=${spec%%:*}; n=${spec#*:}
-    set -- $(size_of "$s"); w=$1; h=$2
+  for spec in ${CLIENT_STREAMS:-cavlc_baseline:2 odd_size:2 cabac_main_bpyr:2 full_hd:1 \
+      vp8corpus/odd_size.ivf:2 vp8corpus/altref_hidden.ivf:2 corpus-mpeg2/interlaced_tff.m2v:2 corpus-mpeg2/odd_size.m2v:2}; do
+    f=${spec%%:*}; n=${spec#*:}
+    case $f in
+      */*) dir=${f%/*}; s=${f##*/} ;;
+      *) dir=corpus; s=$f; f=corpus/$f.h264 ;;
+    esac
+    set -- $(awk -v s="${s%.*}" '$1 == s {print $3, $4}' "$dir/manifest.tsv"); w=$1; h=$2
+    [ -f "$f" ] && [ -n "$w" ] || { result client "$s" FAIL "no $f in the job (or not in $dir/manifest.tsv)"; continue; }
     start_weston "client-$s" "$w" "$h" || { result client "$s" FAIL "weston did not start"; continue; }
     mkdir -p "$OUT/client-$s"
-    va_env DMABUF_CHECK_TOL=${DMABUF_CHECK_TOL:-0} $B/dmabuf-check "corpus/$s.h264" "$n" composed,separate \
+    va_env DMABUF_CHECK_TOL=${DMABUF_CHECK_TOL:-0} $B/dmabuf-check "$f" "$n" composed,separate \
       "$OUT/client-$s" $B/shot.sh > "$OUT/client-$s.log" 2>&1
     rc=$?
     cat "$OUT/client-$s.log"
