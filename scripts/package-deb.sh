@@ -7,7 +7,8 @@
 #                                                   architecture, target/packages)
 #
 # arm64 on an amd64 host is a cross build (dpkg-buildpackage -a arm64; the
-# driver comes from scripts/aarch64-build.sh, in target/aarch64).
+# driver is built with scripts/aarch64-setup.sh's cross environment, in
+# target/aarch64 like scripts/aarch64-build.sh).
 # Build dependencies: dpkg-checkbuilddeps must find all of them except
 # rustc/cargo, which on bookworm come from rustup (its rustc is older than
 # the 1.80 the crate needs): those are checked here by version instead, and
@@ -41,7 +42,8 @@ rm -f "$out/$base.deb" "$out/$base.buildinfo" "$out/$base.changes"
 cross=()
 if [ "$arch" != "$host" ]; then
   # the package's test step is empty anyway; CC names the cross compiler
-  # dpkg-architecture expects (cargo's comes from aarch64-setup.sh)
+  # dpkg-architecture expects (cargo's comes from aarch64-setup.sh; the
+  # driver has no C code, so CC does not change its build)
   export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }nocheck"
   cross=(-Pcross,nocheck)
   export CC=$(dpkg-architecture -a "$arch" -qDEB_HOST_GNU_TYPE 2>/dev/null)-gcc
