@@ -22,10 +22,13 @@
 //!   for name, version and architecture instead).
 //!
 //! The builds are the project's, run by the packaging itself: x86_64 in
-//! target/ (`make build`: nothing to compile after CI's
-//! `cargo build --release --workspace`), aarch64 with the cross environment
-//! of scripts/aarch64-setup.sh in target/aarch64 (nothing to compile after
-//! tests/aarch64.rs). Tools missing on the host fail the test (never a skip):
+//! target/ (`make build`), aarch64 with the cross environment of
+//! scripts/aarch64-setup.sh in target/aarch64 (nothing to compile after
+//! tests/aarch64.rs). x86_64 does compile once inside `cargo test`: the
+//! test build of the library (dev-dependency on itself with test-hooks)
+//! and the plain build share the unhashed cdylib
+//! target/release/libhantro_drv_video.so, so each invalidates the other;
+//! `make build` here puts the plain driver back there (about a minute). Tools missing on the host fail the test (never a skip):
 //! scripts/setup-host.sh installs them.
 //!
 //! The cross packages need an x86_64 host (the project's cross toolchain is
