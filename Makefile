@@ -23,7 +23,10 @@ endif
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 UDEV_RULE := 70-hantro_drv_video.rules
 
-TARGET_DIR := target$(if $(TARGET),/$(TARGET))/$(PROFILE)
+# cargo's output directory (an environment CARGO_TARGET_DIR is cargo's too,
+# e.g. target/aarch64 for scripts/aarch64-build.sh)
+CARGO_TARGET_DIR ?= target
+TARGET_DIR := $(CARGO_TARGET_DIR)$(if $(TARGET),/$(TARGET))/$(PROFILE)
 SO := $(TARGET_DIR)/libhantro_drv_video.so
 CARGO_FLAGS := $(if $(filter release,$(PROFILE)),--release) $(if $(TARGET),--target $(TARGET))
 

@@ -18,6 +18,9 @@ pkgs=(
   debootstrap qemu-system-x86 busybox-static zstd cpio bc kmod file
   # simulator: v4l2-compliance cross-check
   v4l-utils
+  # packages (tests/packages.rs): dpkg-buildpackage + debhelper, and
+  # Debian's makepkg for the Arch package (bsdtar, zstd packages)
+  dpkg-dev debhelper fakeroot makepkg libarchive-tools
 )
 "$here/host-install.sh" setup-host "${pkgs[@]}"
 "$here/uapi-link.sh"
