@@ -20,7 +20,12 @@ mkdir -p target/hooks/release
 cp target/release/libhantro_drv_video.so target/hooks/release/libhantro_drv_video.so
 export HANTRO_DRIVER_HOOKS_SO=$PWD/target/hooks/release/libhantro_drv_video.so
 cargo build --release --workspace
-export HANTRO_DRIVER_SO=$PWD/target/release/libhantro_drv_video.so
+# the plain driver, copied aside too: `cargo test` builds the crate's lib
+# with the test-hooks feature (the integration tests' dev-dependency) and
+# writes that variant to the same target/release/libhantro_drv_video.so
+mkdir -p target/plain/release
+cp target/release/libhantro_drv_video.so target/plain/release/libhantro_drv_video.so
+export HANTRO_DRIVER_SO=$PWD/target/plain/release/libhantro_drv_video.so
 export HANTRO_SIM_SO=$PWD/target/release/libhantro_sim.so
 cargo test --release --workspace -- --test-threads=1 "$@"
 # bounded fuzzing of every fuzz target (stable toolchain, libFuzzer + ASan);
