@@ -47,6 +47,33 @@ va_env() {
   env LIBVA_DRIVERS_PATH=/job/driver LIBVA_DRIVER_NAME=hantro "$@"
 }
 
+# Zero configuration: install /job/driver/hantro_drv_video.so into libva's
+# own driver directory as `make install` does, with the link libva looks for
+# on this guest's render node (<DRM driver name>_drv_video.so; vgem here, the
+# way panfrost/rockchip/... are linked on the boards), so that clients find
+# the driver with no LIBVA_DRIVER_NAME / LIBVA_DRIVERS_PATH. The guest's root
+# is the shared cache, so the directory is copied to a tmpfs and bind-mounted
+# over the original for this boot only. Prints the directory and the link.
+# Usage: zero_config_install [DRM_NAME (default vgem, the guest's render node)]
+zero_config_install() {
+  zc_dir=
+  for d in /usr/lib/x86_64-linux-gnu/dri /usr/lib/aarch64-linux-gnu/dri /usr/lib/dri; do
+    [ -d "$d" ] && { zc_dir=$d; break; }
+  done
+  [ -n "$zc_dir" ] || { echo "zero_config_install: no libva driver directory" >&2; return 1; }
+  name=${1:-vgem}
+  mkdir -p /tmp/zc-dri && mount -t tmpfs zc-dri /tmp/zc-dri && cp -a "$zc_dir"/. /tmp/zc-dri/ &&
+    cp /job/driver/hantro_drv_video.so /tmp/zc-dri/hantro_drv_video.so &&
+    ln -sfn hantro_drv_video.so "/tmp/zc-dri/${name}_drv_video.so" &&
+    mount --bind /tmp/zc-dri "$zc_dir" || { echo "zero_config_install: install failed" >&2; return 1; }
+  echo "$zc_dir/${name}_drv_video.so -> $(readlink "$zc_dir/${name}_drv_video.so")"
+}
+
+# Run CMD with libva's driver selection left to libva (no LIBVA_* set).
+zc_env() {
+  env -u LIBVA_DRIVER_NAME -u LIBVA_DRIVERS_PATH "$@"
+}
+
 # Select visl's default H.264/HEVC decode mode and start code for the next
 # open of the device (GStreamer adopts the driver's defaults):
 #   frame: FRAME_BASED + ANNEX_B start codes;  slice: SLICE_BASED + no start code

@@ -155,6 +155,45 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
             failures.push(format!("mpv on {s}: {}\n--- mpv-{s}.log (tail) ---\n{}", why.join("; "), tail(&log, 30)));
         }
     }
+    // Zero configuration: installed into libva's own directory under the
+    // render node's DRM name (vgem_drv_video.so -> hantro_drv_video.so, what
+    // `make install` does for the boards' names), no LIBVA_* variable set:
+    // libva itself opens the link, and ffmpeg and mpv decode every frame
+    // through the driver on visl.
+    let install = read("zc-install.txt");
+    let zc_vainfo = read("zc-vainfo.txt");
+    eprintln!(
+        "--- zero configuration ---
+{install}{zc_vainfo}"
+    );
+    if !install.contains("/dri/vgem_drv_video.so -> hantro_drv_video.so") || !install.contains("install rc=0") {
+        failures.push(format!("zero-config install failed:\n{install}"));
+    }
+    let opened = |log: &str| log.lines().any(|l| l.contains("Trying to open") && l.contains("/dri/vgem_drv_video.so"));
+    if !opened(&zc_vainfo) || !zc_vainfo.contains("Driver version: hantro_drv_video") || !zc_vainfo.contains("vainfo rc=0") {
+        failures.push(format!("vainfo without LIBVA_DRIVER_NAME did not load the driver through vgem_drv_video.so:\n{zc_vainfo}"));
+    }
+    let zc_frames = manifest.iter().find(|m| m.name == "cavlc_baseline").expect("cavlc_baseline in the manifest").frames;
+    let zc_ffmpeg = read("zc-ffmpeg.log");
+    let zc_trace = analyse_text(&read("zc-ffmpeg.trace"));
+    let zc_decoded = testplane::guest::decoded_by_pid(&zc_ffmpeg);
+    eprintln!("zero-config ffmpeg: driver decoded {zc_decoded:?} (pid: pictures), visl {} frames", zc_trace.frames.len());
+    if !opened(&zc_ffmpeg)
+        || !zc_ffmpeg.contains("ffmpeg rc=0")
+        || zc_decoded.values().copied().collect::<Vec<_>>() != vec![zc_frames]
+        || zc_trace.frames.len() != zc_frames
+    {
+        failures.push(format!("zero-config ffmpeg did not decode all {zc_frames} frames through the driver:\n{}", tail(&zc_ffmpeg, 30)));
+    }
+    let zc_mpv = read("zc-mpv.log");
+    let zc_mpvlog = read("zc-mpv.mpvlog");
+    let (summary, why) = mpv_decoded_every_frame(&zc_mpv, &zc_mpvlog, &read("zc-mpv.trace"), zc_frames);
+    eprintln!("zero-config mpv: {summary}");
+    // mpv routes libva's messages into its own log
+    let mpv_opened = opened(&zc_mpv) || opened(&zc_mpvlog);
+    if !why.is_empty() || !mpv_opened {
+        failures.push(format!("zero-config mpv: {} (libva opened vgem_drv_video.so: {mpv_opened})\n{}", why.join("; "), tail(&zc_mpv, 30)));
+    }
     if !subset.is_empty() {
         failures.push(format!("H264_STREAMS={}: only part of the corpus was run", subset.join(" ")));
     }

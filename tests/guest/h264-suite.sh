@@ -6,9 +6,12 @@
 #      vah264dec through our driver, each with its visl trace
 #   3. mpv --hwdec=vaapi-copy on a few streams (driver log + visl trace count
 #      its pictures)
+#   4. zero configuration: the driver installed into libva's directory under
+#      the render node's name, vainfo/ffmpeg/mpv with no LIBVA_* variable
 # Usage (host): scripts/guest-run.sh tests/guest/h264-suite.sh [STREAM...]
 # Output in out/: vainfo.txt, diagnose.txt, diagnose-nobody.txt, vaapitest.txt, <s>.<mode>.{gst,ffmpeg,gstva}.trace
-# and .log, mpv-<s>.{log,mpvlog,trace}, runs.tsv (stream mode client rc seconds)
+# and .log, mpv-<s>.{log,mpvlog,trace}, runs.tsv (stream mode client rc seconds),
+# zc-install.txt, zc-vainfo.txt, zc-{ffmpeg,mpv}.{log,trace}, zc-mpv.mpvlog
 set -u
 . /job/lib.sh
 cd /job
@@ -73,4 +76,24 @@ for s in cavlc_baseline cabac_main_bpyr; do
   trace_save "mpv-$s.trace" frame || echo "mpv trace lost events" >> "out/mpv-$s.log"
   echo "decoded pictures by pid: $(decoded_by_pid "out/mpv-$s.log" | tr '\n' ' ')" >> "out/mpv-$s.log"
 done
+# Zero configuration (README "Install"): the driver installed into libva's
+# own driver directory with the link for this render node's DRM name (vgem),
+# as `make install` links panfrost, rockchip, ... on the boards; no LIBVA_*
+# variable set: vainfo, ffmpeg and mpv must load it (libva's own "Trying to
+# open" line) and decode every frame through it (driver log + visl trace).
+zero_config_install vgem > out/zc-install.txt 2>&1
+echo "install rc=$?" >> out/zc-install.txt
+s=cavlc_baseline
+zc_env LIBVA_MESSAGING_LEVEL=2 vainfo --display drm --device /dev/dri/renderD128 > out/zc-vainfo.txt 2>&1
+echo "vainfo rc=$?" >> out/zc-vainfo.txt
+trace_reset
+zc_env LIBVA_MESSAGING_LEVEL=2 HANTRO_LOG=$DECODED_LOG ffmpeg -nostdin -hide_banner -loglevel verbose -hwaccel vaapi \
+  -hwaccel_device /dev/dri/renderD128 -hwaccel_output_format vaapi -i "corpus/$s.h264" -f null - > out/zc-ffmpeg.log 2>&1
+echo "ffmpeg rc=$?" >> out/zc-ffmpeg.log
+trace_save zc-ffmpeg.trace frame || echo "ffmpeg trace lost events" >> out/zc-ffmpeg.log
+trace_reset
+zc_env LIBVA_MESSAGING_LEVEL=2 HANTRO_LOG=$DECODED_LOG mpv --no-config --msg-level=all=v --hwdec=vaapi-copy --vo=null \
+  --ao=null --untimed --log-file=out/zc-mpv.mpvlog "corpus/$s.h264" > out/zc-mpv.log 2>&1
+echo "mpv rc=$?" >> out/zc-mpv.log
+trace_save zc-mpv.trace frame || echo "mpv trace lost events" >> out/zc-mpv.log
 echo suite-done
