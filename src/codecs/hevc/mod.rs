@@ -24,10 +24,12 @@
 //!     it governs is non-default (override enabled, disabled, offsets).
 //!   - The last tile column width / row height: derived (6-3, 6-4); VA's
 //!     arrays are one shorter than V4L2's.
-//! * Scaling matrix: VA's lists are in up-right diagonal (coded) order,
-//!   V4L2 wants raster order; the default lists (Table 7-5, 7-6) when
-//!   scaling lists are enabled and the client sent no IQ matrix; all zero
-//!   when they are disabled (what GStreamer sends then).
+//! * Scaling matrix: VA's lists as they are (raster order, as V4L2 wants
+//!   them: FFmpeg's VA hwaccel copies its raster-ordered lists, GStreamer's
+//!   converts from coded order); the default lists (Table 7-5, 7-6, coded
+//!   order, put in raster order) when scaling lists are enabled and the
+//!   client sent no IQ matrix; all zero when they are disabled (what
+//!   GStreamer sends then).
 //! * Slice params: parsed from the slice header ([`slice_header`]), the
 //!   reference indices mapped from VA's RefPicList (indices into
 //!   ReferenceFrames) to the DPB built here. `data_byte_offset` is the
@@ -355,8 +357,8 @@ pub fn pps_from_va(p: &va::VAPictureParameterBufferHEVC, pps_id: u8) -> Result<k
     Ok(pps)
 }
 
-/// The scaling matrix control: VA's lists (diagonal order) in raster
-/// order, the default lists without an IQ buffer, zero when disabled.
+/// The scaling matrix control: VA's (raster) lists, the default lists
+/// without an IQ buffer, zero when disabled.
 pub fn scaling_matrix(p: &va::VAPictureParameterBufferHEVC, iq: Option<&va::VAIQMatrixBufferHEVC>) -> k::v4l2_ctrl_hevc_scaling_matrix {
     // SAFETY: plain-old-data kernel struct; all-zero is valid.
     let mut m: k::v4l2_ctrl_hevc_scaling_matrix = unsafe { std::mem::zeroed() };
@@ -376,15 +378,13 @@ pub fn scaling_matrix(p: &va::VAPictureParameterBufferHEVC, iq: Option<&va::VAIQ
         }
     };
     match iq {
+        // VA's lists are in raster order already (FFmpeg copies its
+        // raster-ordered lists; GStreamer's va decoder converts to raster)
         Some(q) => {
-            for i in 0..6 {
-                to_raster4(&mut m.scaling_list_4x4[i], &q.ScalingList4x4[i]);
-                to_raster8(&mut m.scaling_list_8x8[i], &q.ScalingList8x8[i]);
-                to_raster8(&mut m.scaling_list_16x16[i], &q.ScalingList16x16[i]);
-            }
-            for i in 0..2 {
-                to_raster8(&mut m.scaling_list_32x32[i], &q.ScalingList32x32[i]);
-            }
+            m.scaling_list_4x4 = q.ScalingList4x4;
+            m.scaling_list_8x8 = q.ScalingList8x8;
+            m.scaling_list_16x16 = q.ScalingList16x16;
+            m.scaling_list_32x32 = q.ScalingList32x32;
             m.scaling_list_dc_coef_16x16 = q.ScalingListDC16x16;
             m.scaling_list_dc_coef_32x32 = q.ScalingListDC32x32;
         }

@@ -63,15 +63,18 @@ impl From<BitError> for ParseError {
     }
 }
 
-/// The NAL unit, without an Annex-B start code it may come with.
+/// The NAL unit, without an Annex-B start code it may come with. A NAL
+/// unit may itself start with a zero byte (TRAIL_N: `00 01`), so only a
+/// whole `00 00 01` / `00 00 00 01` counts as a start code.
 pub fn strip_start_code(data: &[u8]) -> Result<&[u8], ParseError> {
-    let zeros = data.iter().take_while(|&&b| b == 0).count();
-    let nal = if zeros == 0 {
-        data
-    } else if zeros >= 2 && data.get(zeros) == Some(&1) {
-        &data[zeros + 1..]
-    } else {
+    let nal = if data.starts_with(&[0, 0, 1]) {
+        &data[3..]
+    } else if data.starts_with(&[0, 0, 0, 1]) {
+        &data[4..]
+    } else if data.starts_with(&[0, 0]) {
         return Err(ParseError::BadStartCode);
+    } else {
+        data
     };
     if nal.len() < 2 {
         return Err(ParseError::Empty);

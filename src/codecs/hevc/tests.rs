@@ -277,7 +277,10 @@ fn hostile_headers_are_errors() {
     let mut sei = nal.clone();
     sei[0] = 39 << 1; // PREFIX_SEI
     assert_eq!(parse_slice_header(&sei, &pp, None), Err(ParseError::NotASlice(39)));
-    assert!(strip_start_code(&[0, 1, 2]).is_err());
+    assert!(strip_start_code(&[0, 0, 2, 1]).is_err());
+    // TRAIL_N (type 0) starts with a zero byte: not a start code
+    assert_eq!(strip_start_code(&[0, 1, 7]), Ok(&[0u8, 1, 7][..]));
+    assert_eq!(strip_start_code(&[0, 0, 0, 1, 0, 1, 7]), Ok(&[0u8, 1, 7][..]));
     let mut q = pic();
     q.log2_diff_max_min_luma_coding_block_size = 5;
     assert!(parse_params(&q).is_err());
@@ -296,12 +299,15 @@ fn scaling_lists_are_raster_and_default() {
     }
     iq.ScalingListDC32x32 = [20, 21];
     let m = scaling_matrix(&p, Some(&iq));
-    // diagonal order 0..15 of a 4x4 block in raster: (0,0)=0 (0,1)=1 (1,0)=2 ...
-    assert_eq!(&m.scaling_list_4x4[0][..4], &[0, 2, 5, 9]);
-    assert_eq!(m.scaling_list_4x4[0][4], 1);
-    assert_eq!(&m.scaling_list_32x32[1][..3], &[0, 2, 5]);
+    // VA's lists are raster already: copied as they are
+    assert_eq!(&m.scaling_list_4x4[0][..5], &[0, 1, 2, 3, 4]);
+    assert_eq!(&m.scaling_list_32x32[1][..3], &[0, 1, 2]);
     assert_eq!(m.scaling_list_dc_coef_32x32, [20, 21]);
     let d = scaling_matrix(&p, None);
+    // the default lists are coded in diagonal order: the second coded
+    // intra value lands at raster (x 0, y 1), the 11th (17) at (x 0, y 4)
+    assert_eq!(d.scaling_list_8x8[0][32], 17);
+    assert_eq!(d.scaling_list_8x8[0][3], 16);
     assert_eq!(d.scaling_list_8x8[0][63], 115);
     assert_eq!(d.scaling_list_8x8[4][63], 91);
     assert_eq!(d.scaling_list_dc_coef_16x16, [16; 6]);
