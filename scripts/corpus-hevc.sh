@@ -34,7 +34,8 @@
 # tiles and dependent slice segments (x265 has neither; kvazaar from
 # Debian trixie makes tiles but is not wired in yet), long-term reference
 # pictures, PCM, num_extra_slice_header_bits > 0, pic_output_flag,
-# BLA and IDR_N_LP pictures, scaling-list prediction from a reference list
+# BLA pictures (IDR_N_LP: x265 writes it for IDRs without leading
+# pictures, e.g. in slices4), scaling-list prediction from a reference list
 # (x265 writes every list explicitly), 10-bit (the driver has no 10-bit
 # surfaces yet).
 set -euo pipefail
