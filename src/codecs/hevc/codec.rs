@@ -197,3 +197,60 @@ impl Translator for HevcTranslator {
         Ok(PicturePlan { requests, refs, field: None, structure: Some(PicStructure::Frame) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v4l2::device::FrameSizes;
+
+    fn caps(profiles: &[i64], modes: &[i64], starts: &[i64]) -> CodedCaps {
+        CodedCaps {
+            fourcc: fourcc::HEVC_SLICE,
+            sizes: FrameSizes { min_width: 64, max_width: 4096, step_width: 16, min_height: 64, max_height: 2304, step_height: 16 },
+            capture: vec![formats::NV12],
+            menus: vec![(MENUS[0], modes.to_vec()), (MENUS[1], starts.to_vec()), (MENUS[2], profiles.to_vec())],
+            controls: vec![],
+        }
+    }
+
+    #[test]
+    fn main_only_where_the_menu_allows_main_or_main_still() {
+        assert_eq!(Hevc.profiles(&caps(&[], &[1], &[1])).len(), 1);
+        assert_eq!(Hevc.profiles(&caps(&[1], &[1], &[1]))[0].profile, va::VAProfileHEVCMain);
+        // Main 10 alone: no 10-bit surfaces yet, nothing offered
+        assert!(Hevc.profiles(&caps(&[2], &[1], &[1])).is_empty());
+    }
+
+    #[test]
+    fn session_follows_the_menus_and_the_forced_mode() {
+        let c = caps(&[0], &[0, 1], &[0, 1]);
+        let p = |forced| SessionParams {
+            caps: &c,
+            profile: va::VAProfileHEVCMain,
+            rt_format: va::VA_RT_FORMAT_YUV420,
+            width: 1920,
+            height: 1088,
+            forced_mode: forced,
+        };
+        let s = Hevc.session(&p(None));
+        assert_eq!((s.decoding.mode, s.decoding.start_code), (DecodeMode::FrameBased, &ANNEX_B_START_CODE[..]));
+        let mut s = Hevc.session(&p(Some(DecodeMode::SliceBased)));
+        assert_eq!(s.decoding.mode, DecodeMode::SliceBased);
+        assert_eq!(s.controls.ids(), vec![k::V4L2_CID_STATELESS_HEVC_DECODE_MODE, k::V4L2_CID_STATELESS_HEVC_START_CODE, k::V4L2_CID_STATELESS_HEVC_SPS]);
+        let c = s.controls.as_mut_slice()[2];
+        // SAFETY: reading back the SPS payload this set owns.
+        let sps = unsafe { &*(c.__bindgen_anon_1.ptr as *const k::v4l2_ctrl_hevc_sps) };
+        assert_eq!((sps.pic_width_in_luma_samples, sps.pic_height_in_luma_samples, sps.chroma_format_idc), (1920, 1088, 1));
+        // cedrus: slice-based only, no start codes
+        let c = caps(&[0], &[0], &[0]);
+        let s = Hevc.session(&SessionParams {
+            caps: &c,
+            profile: va::VAProfileHEVCMain,
+            rt_format: va::VA_RT_FORMAT_YUV420,
+            width: 320,
+            height: 240,
+            forced_mode: Some(DecodeMode::FrameBased),
+        });
+        assert_eq!((s.decoding.mode, s.decoding.start_code.len()), (DecodeMode::SliceBased, 0));
+    }
+}
