@@ -11,6 +11,7 @@ use hantro_drv_video::codecs::h264::slice_header::{parse_slice_header, strip_sta
 use hantro_drv_video::codecs::h264::{self, DecodeMode, H264State, PictureInput, RefStructure, RefTimestamps, SliceInput};
 use hantro_drv_video::ffi::{pod, va};
 
+pub mod hevc;
 pub mod vp8;
 
 /// Target slice_header: the H.264 slice-header parser on arbitrary NAL

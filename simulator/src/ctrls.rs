@@ -89,6 +89,13 @@ pub enum Kind {
         ty: u32,
         size: usize,
     },
+    /// Dynamically sized 1-dimensional array (V4L2_CTRL_FLAG_DYNAMIC_ARRAY)
+    /// of up to `max` elements of `elem` bytes.
+    Array {
+        ty: u32,
+        elem: usize,
+        max: usize,
+    },
     /// Control class marker (V4L2_CTRL_TYPE_CTRL_CLASS), added by the core.
     Class,
 }

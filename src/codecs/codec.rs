@@ -138,6 +138,12 @@ pub trait Codec: Sync {
     fn buffer_types(&self) -> &'static [va::VABufferType];
     /// Session set-up for `p`.
     fn session(&self, p: &SessionParams) -> SessionPlan;
+    /// The `HANTRO_*` variable (`frame`|`slice`) forcing this codec's
+    /// decode mode where the device offers both; read once at
+    /// vaInitialize, it wins over the general decode-mode variable.
+    fn decode_mode_env(&self) -> Option<&'static str> {
+        None
+    }
     /// A translator for one VA context.
     fn translator(&self, p: &TranslatorParams) -> Box<dyn Translator>;
 }

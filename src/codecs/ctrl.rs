@@ -40,6 +40,19 @@ impl CtrlSet {
         self
     }
 
+    /// Adds a dynamically sized array control (V4L2_CTRL_FLAG_DYNAMIC_ARRAY):
+    /// `values.len()` elements; the vector's heap buffer stays put while
+    /// the set owns it.
+    pub fn push_array<T: Any + Send>(&mut self, id: u32, values: Vec<T>) -> &mut Self {
+        let mut b = Box::new(values);
+        let mut c = blank(id);
+        c.size = (std::mem::size_of::<T>() * b.len()) as u32;
+        c.__bindgen_anon_1.ptr = b.as_mut_ptr() as *mut libc::c_void;
+        self.payloads.push(b);
+        self.ctrls.push(c);
+        self
+    }
+
     pub fn ids(&self) -> Vec<u32> {
         self.ctrls.iter().map(|c| c.id).collect()
     }
@@ -79,5 +92,17 @@ mod tests {
         let first = unsafe { *(c.__bindgen_anon_1.ptr as *const [u8; 100]) };
         assert_eq!(first, [7u8; 100]);
         assert_eq!(s.len(), 52);
+    }
+
+    #[test]
+    fn array_payload_size_counts_elements() {
+        let mut s = CtrlSet::new();
+        s.push_array(3, vec![5u32, 6, 7]);
+        let c = s.as_mut_slice()[0];
+        let size = c.size;
+        assert_eq!(size, 12);
+        // SAFETY: test reads back the array it just stored.
+        let v = unsafe { std::slice::from_raw_parts(c.__bindgen_anon_1.ptr as *const u32, 3) };
+        assert_eq!(v, &[5, 6, 7]);
     }
 }

@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod ctrl;
 pub mod h264;
+pub mod hevc;
 pub mod mpeg2;
 pub mod vp8;
 
@@ -11,7 +12,7 @@ pub use codec::{Codec, DecodeMode};
 
 /// Every codec the driver decodes, in order of preference (discovery probes
 /// them in this order). Adding a codec: its folder, and one line here.
-pub static REGISTRY: &[&dyn Codec] = &[&h264::H264, &mpeg2::Mpeg2, &vp8::Vp8];
+pub static REGISTRY: &[&dyn Codec] = &[&h264::H264, &mpeg2::Mpeg2, &vp8::Vp8, &hevc::Hevc];
 
 /// The codec decoding coded format `fourcc`.
 pub fn by_fourcc(fourcc: u32) -> Option<&'static dyn Codec> {

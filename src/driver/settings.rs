@@ -20,6 +20,10 @@ pub struct Settings {
     /// [`DECODE_MODE_ENV`]: the decode mode to pick where the device
     /// offers both (codecs with a decode-mode menu).
     pub decode_mode: Option<DecodeMode>,
+    /// Per-codec decode modes ([`crate::codecs::Codec::decode_mode_env`],
+    /// e.g. `HANTRO_HEVC_DECODE_MODE`), by coded fourcc; they win over
+    /// [`Settings::decode_mode`].
+    pub codec_decode_modes: Vec<(u32, DecodeMode)>,
     /// `HANTRO_SYNC_TIMEOUT_MS` (default 3000): how long a wait for the
     /// device may take before it is reported as a timeout.
     pub sync_timeout: Duration,
@@ -37,6 +41,7 @@ impl Default for Settings {
             media_device: None,
             video_device: None,
             decode_mode: None,
+            codec_decode_modes: Vec::new(),
             sync_timeout: Duration::from_millis(3000),
             output_pool_max: DEFAULT_OUTPUT_POOL_MAX,
             sync_decode: false,
@@ -46,6 +51,11 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The decode mode to force for the codec of coded format `fourcc`.
+    pub fn decode_mode_for(&self, fourcc: u32) -> Option<DecodeMode> {
+        self.codec_decode_modes.iter().find(|(f, _)| *f == fourcc).map(|(_, m)| *m).or(self.decode_mode)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Settings {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -64,19 +74,22 @@ impl Settings {
                 }),
             }
         };
-        let decode_mode = match get(DECODE_MODE_ENV).as_deref() {
+        let mode = |k: &str| match get(k).as_deref() {
             None => None,
             Some("frame") => Some(DecodeMode::FrameBased),
             Some("slice") => Some(DecodeMode::SliceBased),
             Some(other) => {
-                log::warn!("{DECODE_MODE_ENV}={other:?} ignored (frame|slice)");
+                log::warn!("{k}={other:?} ignored (frame|slice)");
                 None
             }
         };
+        let decode_mode = mode(DECODE_MODE_ENV);
+        let codec_decode_modes = crate::codecs::REGISTRY.iter().filter_map(|c| c.decode_mode_env().and_then(&mode).map(|m| (c.coded_fourcc(), m))).collect();
         Settings {
             media_device: nonempty("HANTRO_MEDIA_DEVICE"),
             video_device: nonempty("HANTRO_VIDEO_DEVICE"),
             decode_mode,
+            codec_decode_modes,
             sync_timeout: Duration::from_millis(number("HANTRO_SYNC_TIMEOUT_MS", d.sync_timeout.as_millis() as u64).max(1)),
             output_pool_max: (number("HANTRO_OUTPUT_POOL_MAX", DEFAULT_OUTPUT_POOL_MAX as u64) as usize).clamp(1, 64),
             sync_decode: get("HANTRO_SYNC_DECODE").is_some_and(|v| v == "1"),
@@ -109,5 +122,16 @@ mod tests {
         assert_eq!(s.output_pool_max, 64);
         assert_eq!(s.decode_mode, Some(DecodeMode::SliceBased));
         assert!(s.sync_decode && s.media_device.is_none());
+    }
+
+    #[test]
+    fn a_codec_decode_mode_wins_for_its_codec_only() {
+        let hevc = crate::ffi::fourcc::HEVC_SLICE;
+        let h264 = crate::ffi::fourcc::H264_SLICE;
+        let s = with(&[(DECODE_MODE_ENV, "slice"), ("HANTRO_HEVC_DECODE_MODE", "frame")]);
+        assert_eq!(s.decode_mode_for(hevc), Some(DecodeMode::FrameBased));
+        assert_eq!(s.decode_mode_for(h264), Some(DecodeMode::SliceBased));
+        let s = with(&[("HANTRO_HEVC_DECODE_MODE", "bogus")]);
+        assert_eq!(s.decode_mode_for(hevc), None);
     }
 }

@@ -64,8 +64,14 @@ impl Backing {
         }
         let caps = dec.coded(route.coded_fourcc).cloned().unwrap_or_default();
         let codec = route.codec();
-        let SessionPlan { mut controls, capture_formats, decoding } =
-            codec.session(&SessionParams { caps: &caps, profile: route.profile, rt_format, width: w, height: h, forced_mode: settings.decode_mode });
+        let SessionPlan { mut controls, capture_formats, decoding } = codec.session(&SessionParams {
+            caps: &caps,
+            profile: route.profile,
+            rt_format,
+            width: w,
+            height: h,
+            forced_mode: settings.decode_mode_for(route.coded_fourcc),
+        });
         let session = Session::open(
             &route.media,
             &route.decoder,

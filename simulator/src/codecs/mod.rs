@@ -3,12 +3,14 @@ use crate::codec::Codec;
 use crate::ctrls::Personality;
 
 pub mod h264;
+pub mod hevc;
 pub mod mpeg2;
 pub mod vp8;
 
 /// The codecs' uAPI values, re-exported by `crate::uapi`.
 pub mod uapi {
     pub use super::h264::uapi::*;
+    pub use super::hevc::uapi::*;
     pub use super::mpeg2::uapi::*;
     pub use super::vp8::uapi::*;
 }
@@ -18,6 +20,7 @@ pub static REGISTRY: &[(&dyn Codec, &[Personality])] = &[
     (&h264::H264, &[Personality::HantroG1, Personality::Rkvdec, Personality::Cedrus]),
     (&mpeg2::Mpeg2, &[Personality::HantroG1, Personality::Cedrus]),
     (&vp8::Vp8, &[Personality::HantroG1, Personality::Cedrus]),
+    (&hevc::Hevc, &[Personality::Rkvdec, Personality::Cedrus]),
 ];
 
 /// The codecs personality `p` offers, in ENUM_FMT order.

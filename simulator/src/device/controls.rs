@@ -13,7 +13,7 @@ impl Sim {
             defs.into_iter()
                 .filter(|d| d.id > base)
                 .find(|d| {
-                    let comp = matches!(d.kind, Kind::Compound { .. });
+                    let comp = matches!(d.kind, Kind::Compound { .. } | Kind::Array { .. });
                     (comp && next_comp) || (!comp && next_ctrl)
                 })
                 .ok_or(libc::EINVAL)?
@@ -44,6 +44,14 @@ impl Sim {
                 q.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD;
                 q.elem_size = size as u32;
                 q.elems = 1;
+            }
+            Kind::Array { ty, elem, max } => {
+                q.type_ = ty;
+                q.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD | V4L2_CTRL_FLAG_DYNAMIC_ARRAY;
+                q.elem_size = elem as u32;
+                q.elems = 1;
+                q.nr_of_dims = 1;
+                q.dims[0] = max as u32;
             }
         }
         Ok(0)
@@ -111,6 +119,25 @@ impl Sim {
                     }
                     vals.push((x.id, data));
                 }
+            } else if let Kind::Array { elem, max, .. } = d.kind {
+                if req != VIDIOC_G_EXT_CTRLS {
+                    // a dynamic array takes size / elem elements (1..=max)
+                    let (size, cid) = (x.size as usize, x.id);
+                    if size == 0 || size % elem != 0 || size / elem > max {
+                        self.log(&format!("S/TRY_EXT_CTRLS: {cid:#x}: {size} bytes is not 1..={max} elements of {elem} -> EINVAL"));
+                        c.error_idx = i as u32;
+                        return Err(libc::EINVAL);
+                    }
+                    // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (ptr, for an array control).
+                    let ptr = unsafe { x.__bindgen_anon_1.ptr } as *const u8;
+                    let data = copy_from_user(ptr, size)?;
+                    if let Err(e) = ctrls::validate(p, x.id, &data) {
+                        self.log(&format!("S/TRY_EXT_CTRLS: {e} -> EINVAL"));
+                        c.error_idx = i as u32;
+                        return Err(libc::EINVAL);
+                    }
+                    vals.push((x.id, data));
+                }
             } else if let Kind::Menu { min, max, skip, .. } = d.kind {
                 if req != VIDIOC_G_EXT_CTRLS {
                     // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (value, for a menu/integer control).
@@ -150,6 +177,15 @@ impl Sim {
                         Kind::Compound { size, .. } => {
                             // SAFETY: reading a union member of plain integers/pointers (every bit pattern is valid); the uAPI says the client filled this one (ptr, for a compound control; copy_to_user checks it).
                             copy_to_user(unsafe { x.__bindgen_anon_1.ptr } as *mut u8, &v[..size.min(v.len())])?
+                        }
+                        Kind::Array { .. } => {
+                            if (x.size as usize) < v.len() {
+                                x.size = v.len() as u32;
+                                return Err(libc::ENOSPC);
+                            }
+                            x.size = v.len() as u32;
+                            // SAFETY: as above (ptr of an array control; copy_to_user checks it).
+                            copy_to_user(unsafe { x.__bindgen_anon_1.ptr } as *mut u8, v)?
                         }
                     }
                 }

@@ -327,6 +327,10 @@ impl Sim {
                     ce.type_ = ty;
                     ce.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD;
                 }
+                Kind::Array { ty, .. } => {
+                    ce.type_ = ty;
+                    ce.flags = V4L2_CTRL_FLAG_HAS_PAYLOAD | V4L2_CTRL_FLAG_DYNAMIC_ARRAY;
+                }
                 Kind::Class => {}
             }
             e.u.ctrl = ce;

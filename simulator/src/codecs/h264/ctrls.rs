@@ -85,7 +85,7 @@ pub fn defaults(p: Personality) -> CtrlValues {
                 }
                 v.set(d.id, b)
             }
-            Kind::Class => {}
+            Kind::Class | Kind::Array { .. } => {}
         }
     }
     v
