@@ -198,8 +198,33 @@ impl Driver {
             return Err(VaError::OperationFailed("vaRenderPicture without vaBeginPicture".into()));
         }
         let kept = c.backing.route.codec().buffer_types();
+        // Every buffer is checked before any is taken: a refused call leaves
+        // the picture as it was, so the client can go on with it (render the
+        // right buffers, or end it and begin the next).
+        let mut bufs: SmallVec<[Arc<Buffer>; 8]> = SmallVec::with_capacity(buffers.len());
         for &id in buffers {
             let b = self.buffer(id)?;
+            if b.context != ctx {
+                return Err(VaError::InvalidBuffer.context(format!("buffer {id:#x} belongs to another context than {ctx:#x}")));
+            }
+            if b.inner.lock().mapped {
+                return Err(VaError::InvalidBuffer.context(format!("buffer {id:#x} is still mapped (vaUnmapBuffer it before vaRenderPicture)")));
+            }
+            bufs.push(b);
+        }
+        let mut pending = pic.pending_params.len();
+        for b in &bufs {
+            match b.buf_type {
+                t if kept.contains(&t) => {}
+                va::VASliceParameterBufferType => pending += 1,
+                va::VASliceDataBufferType if pending == 0 => {
+                    return Err(VaError::InvalidParameter("slice data buffer without slice parameters".into()));
+                }
+                va::VASliceDataBufferType => pending = 0,
+                _ => {}
+            }
+        }
+        for b in bufs {
             match b.buf_type {
                 t if kept.contains(&t) => {
                     pic.buffers.retain(|x| x.buf_type != t);
@@ -207,11 +232,8 @@ impl Driver {
                 }
                 va::VASliceParameterBufferType => pic.pending_params.push(b),
                 va::VASliceDataBufferType => {
-                    let params = std::mem::take(&mut pic.pending_params);
-                    if params.is_empty() {
-                        return Err(VaError::InvalidParameter("slice data buffer without slice parameters".into()));
-                    }
-                    for p in params {
+                    // never empty: checked above
+                    for p in std::mem::take(&mut pic.pending_params) {
                         pic.slices.push((p, b.clone()));
                     }
                 }
@@ -244,6 +266,10 @@ impl Driver {
             }
             locked.sort_by_key(|b| Arc::as_ptr(b) as usize);
             let guards: SmallVec<[_; 8]> = locked.iter().map(|b| b.inner.lock()).collect();
+            // mapped again after vaRenderPicture: the client may be writing it
+            if guards.iter().any(|g| g.mapped) {
+                return Err(VaError::InvalidBuffer.context("a buffer of the picture is mapped (vaUnmapBuffer it before vaEndPicture)"));
+            }
             let bytes_of = |b: &Arc<Buffer>| -> (&[u8], u32) {
                 match locked.iter().position(|x| Arc::ptr_eq(x, b)).map(|i| &guards[i]) {
                     Some(g) => match &g.store {
