@@ -6,7 +6,7 @@
 //! picture state machine (field pairs, held CAPTURE buffers, timestamps)
 //! is the same for all.
 use super::buffer::{Buffer, Store};
-use super::surface::{align16, Backing, Surface};
+use super::surface::{align16, Backing, Surface, CLAIMED};
 use super::{Config, Driver, VaError, VaResult};
 use crate::codecs::codec::{Field, PicStructure, PictureBuffers, PicturePlan, Refs, SliceBufs, Translator, TranslatorParams, VaBuf};
 use crate::ffi::va;
@@ -123,6 +123,9 @@ impl Driver {
         for &t in targets {
             surfaces.push(self.surface(t)?);
         }
+        // Whether this call claimed the session for the new context (see
+        // Backing::claim), so no other context adopts it meanwhile.
+        let mut claimed = false;
         let backing = match surfaces.first() {
             Some(first) => {
                 let b = first.backed()?.backing.clone();
@@ -133,20 +136,37 @@ impl Driver {
                 b
             }
             None => {
-                // Adopt the newest unowned session made for this config's
-                // route and size (surfaces created before the context).
+                // Adopt the newest unowned session this thread made for this
+                // config's route and size (surfaces created before the
+                // context), claimed under the list's lock: two contexts made
+                // at the same moment never adopt the same one.
                 let found = {
                     let mut g = self.backings.lock();
                     g.retain(|w| w.strong_count() > 0);
-                    g.iter()
-                        .rev()
-                        .filter_map(|w| w.upgrade())
-                        .find(|b| b.owner.lock().is_none() && b.fits(r, config.rt_format, w, h) && b.width == align16(w) && b.height == align16(h))
+                    g.iter().rev().filter_map(|w| w.upgrade()).find(|b| {
+                        b.creator == std::thread::current().id()
+                            && b.fits(r, config.rt_format, w, h)
+                            && b.width == align16(w)
+                            && b.height == align16(h)
+                            && b.claim()
+                    })
                 };
-                match found {
+                let b = match found {
                     Some(b) => b,
-                    None => self.new_backing(r, config.rt_format, w, h)?,
-                }
+                    None => {
+                        let b = self.new_backing(r, config.rt_format, w, h)?;
+                        b.claim();
+                        b
+                    }
+                };
+                claimed = true;
+                b
+            }
+        };
+        let release = |b: &Backing| {
+            let mut o = b.owner.lock();
+            if claimed && *o == Some(CLAIMED) {
+                *o = None;
             }
         };
         let translator = backing.route.codec().translator(&TranslatorParams {
@@ -167,9 +187,10 @@ impl Driver {
                 open_field: Mutex::new(None),
                 translator: Mutex::new(translator),
             })
-            .ok_or(VaError::MaxNumExceeded)?;
+            .ok_or(VaError::MaxNumExceeded)
+            .inspect_err(|_| release(&backing))?;
         let mut owner = backing.owner.lock();
-        if owner.is_none() {
+        if owner.is_none() || (claimed && *owner == Some(CLAIMED)) {
             *owner = Some(ctx.0);
         }
         Ok(ctx.0)
