@@ -18,6 +18,8 @@ pkgs=(
   debootstrap qemu-system-x86 busybox-static zstd cpio bc kmod file
   # simulator: v4l2-compliance cross-check
   v4l-utils
+  # memory-error checks (tests/memcheck.rs)
+  valgrind
 )
 "$here/host-install.sh" setup-host "${pkgs[@]}"
 "$here/uapi-link.sh"
