@@ -21,6 +21,8 @@ pkgs=(
   # packages (tests/packages.rs): dpkg-buildpackage + debhelper, and
   # Debian's makepkg for the Arch package (bsdtar, zstd packages)
   dpkg-dev debhelper fakeroot makepkg libarchive-tools
+  # memory-error checks (tests/memcheck.rs)
+  valgrind
 )
 "$here/host-install.sh" setup-host "${pkgs[@]}"
 "$here/uapi-link.sh"

@@ -2,8 +2,10 @@
 //! CI cross-compiles the driver and the simulator for
 //! aarch64-unknown-linux-gnu and runs the unit tests, the ABI probe (C side
 //! compiled by aarch64-linux-gnu-gcc against the arm64 libva and 6.12 uAPI
-//! headers) and the dlopen check under qemu-aarch64, via
-//! scripts/aarch64-test.sh. The script installs what is missing (cross
+//! headers), the dlopen check and, end to end on the simulator, one stream
+//! of every codec of every personality decoded by an arm64 VA client
+//! (bit-exact with arm64 libavcodec's software decode) under qemu-aarch64,
+//! via scripts/aarch64-test.sh. The script installs what is missing (cross
 //! gcc, qemu-user, arm64 libraries via multiarch, the Rust target); if that
 //! fails, this test fails — it never skips.
 //!
@@ -41,7 +43,10 @@ fn aarch64_cross_build_abi_probe_and_unit_tests_under_qemu() {
     assert!(num("aarch64-test: PASS abi: ", " layout checks (aarch64 Rust vs aarch64-linux-gnu-gcc") > 200);
     assert!(stdout.contains("aarch64-test: PASS dlopen: arm64 .so loaded"), "{stdout}");
     assert!(num("aarch64-test: PASS sim-unit: ", " tests under qemu-aarch64") >= 5);
-    assert_eq!(num("aarch64-test: all ", " steps passed"), 5, "{stdout}");
+    // hantro-g1: H.264, MPEG-2, VP8; rkvdec: H.264; cedrus: H.264, MPEG-2, VP8
+    assert!(num("aarch64-test: PASS sim-e2e: ", " streams (") >= 7, "{stdout}");
+    assert!(stdout.contains("bit-exact under qemu-aarch64 on hantro-g1, rkvdec, cedrus"), "{stdout}");
+    assert_eq!(num("aarch64-test: all ", " steps passed"), 6, "{stdout}");
 
     // The cross-built libraries are arm64 ELF shared objects (the script
     // checks them with file(1); check the ELF header here too).

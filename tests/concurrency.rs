@@ -36,7 +36,8 @@ pub fn run_client(args: &[&str], streams: &[PathBuf], out: &Path, extra_env: &[(
     (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
-fn decode_at_once(names: &[&str], personality: &str, args: &[&str], env: &[(&str, &str)]) {
+/// Decodes `names` at once, checks every frame; returns the client's stdout.
+fn decode_at_once(names: &[&str], personality: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let dir = corpus();
     let manifest = common::manifest();
     let streams: Vec<PathBuf> = names.iter().map(|n| dir.join(format!("{n}.h264"))).collect();
@@ -64,6 +65,7 @@ fn decode_at_once(names: &[&str], personality: &str, args: &[&str], env: &[(&str
     let fds = stdout.lines().find(|l| l.starts_with("fds ")).unwrap_or("");
     eprintln!("{personality}: {} streams, {total} frames bit-exact in {:.2} s, {fds}", names.len(), took.as_secs_f64());
     let _ = std::fs::remove_dir_all(&out);
+    stdout
 }
 
 /// Different sizes: 4 sessions, B-pyramid, 16 refs, cropping, 1080p.
@@ -93,4 +95,32 @@ fn four_streams_eight_threads_rkvdec_slow_hardware() {
 #[test]
 fn four_same_size_streams_overlapping() {
     decode_at_once(&["cavlc_baseline", "weightp_explicit", "idr_mid", "slices4"], "hantro-g1", &["--stagger-ms", "40"], &[("HANTRO_SIM_DECODE_US", "5000")]);
+}
+
+/// The stress test of issue 22: four decoders of the same size set up at
+/// the same moment (no stagger: before the fix two of them could be put in
+/// one session, and one failed), while 8 more threads create and destroy
+/// configs (every advertised profile), surfaces and contexts on the same
+/// VADisplay in the three orders clients use (vaclient --churn). Every
+/// frame bit-exact, every churn call successful and its surfaces in its
+/// context's session (vaBeginPicture takes them).
+#[test]
+fn churn_eight_threads_while_four_same_size_decoders_start_at_once() {
+    for personality in ["hantro-g1", "rkvdec"] {
+        let out =
+            decode_at_once(&["cavlc_baseline", "weightp_explicit", "idr_mid", "slices4"], personality, &["--churn", "8"], &[("HANTRO_SIM_DECODE_US", "3000")]);
+        let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("churn-error")).collect();
+        assert!(errors.is_empty(), "{personality}: churn calls failed:\n{}", errors.join("\n"));
+        let rounds: Vec<(u32, u32)> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("churn "))
+            .map(|l| {
+                let field = |k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse().ok()).expect("churn line");
+                (field("rounds="), field("errors="))
+            })
+            .collect();
+        assert_eq!(rounds.len(), 8, "{personality}: 8 churn threads report:\n{out}");
+        assert!(rounds.iter().all(|&(r, e)| r >= 20 && e == 0), "{personality}: churn {rounds:?}");
+        eprintln!("{personality}: churn rounds per thread {:?}", rounds.iter().map(|r| r.0).collect::<Vec<_>>());
+    }
 }

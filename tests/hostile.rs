@@ -23,6 +23,7 @@ const ISURF: u32 = va::VA_STATUS_ERROR_INVALID_SURFACE;
 const IBUF: u32 = va::VA_STATUS_ERROR_INVALID_BUFFER;
 const IIMG: u32 = va::VA_STATUS_ERROR_INVALID_IMAGE;
 const UNIMPL: u32 = va::VA_STATUS_ERROR_UNIMPLEMENTED;
+const UNSUPPORTED_BUF: u32 = va::VA_STATUS_ERROR_UNSUPPORTED_BUFFERTYPE;
 const SUCCESS: u32 = 0;
 
 /// One row of the table: entry point, what was passed, expected status.
@@ -48,6 +49,8 @@ struct Fix {
     surf: Vec<u32>,
     other_surf: u32,
     ctx: u32,
+    /// A second live context (its own session).
+    other_ctx: u32,
     img: va::VAImage,
     stale_cfg: u32,
     stale_surf: u32,
@@ -61,6 +64,8 @@ fn fixture(v: &Va) -> Fix {
     let mut surf = v.surfaces(320, 240, 4);
     let ctx = v.context(cfg, 320, 240, &mut surf);
     let other_surf = v.surfaces(640, 480, 1)[0];
+    let mut os = v.surfaces(176, 144, 1);
+    let other_ctx = v.context(cfg, 176, 144, &mut os);
     let (s, img) = v.create_image(64, 64);
     assert_eq!(s, OK);
     let stale_cfg = v.config();
@@ -75,7 +80,7 @@ fn fixture(v: &Va) -> Fix {
     let (s, si) = v.create_image(16, 16);
     assert_eq!(s, OK);
     assert_eq!(vcall!(v, vaDestroyImage, si.image_id), OK);
-    Fix { cfg, surf, other_surf, ctx, img, stale_cfg, stale_surf: ss[0], stale_ctx: sc, stale_buf: sb, stale_img: si.image_id }
+    Fix { cfg, surf, other_surf, ctx, other_ctx, img, stale_cfg, stale_surf: ss[0], stale_ctx: sc, stale_buf: sb, stale_img: si.image_id }
 }
 
 /// Runs BeginPicture + RenderPicture(bufs) + EndPicture; returns the first
@@ -393,6 +398,13 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaCreateBuffer", "NULL id", IPAR, move || vcall!(v, vaCreateBuffer, f.ctx, va::VAPictureParameterBufferType, 16, 1, null_mut(), null_mut())),
         case("vaCreateBuffer", "stale context", ICTX, move || v.create_buffer(f.stale_ctx, va::VAPictureParameterBufferType, 16, 1, None).0),
         case("vaCreateBuffer", "surface id as context (wrong kind)", ICTX, move || v.create_buffer(s0, va::VASliceDataBufferType, 16, 1, None).0),
+        case("vaCreateBuffer", "VAEncCodedBufferType (an encoder's) in an H.264 decode context", UNSUPPORTED_BUF, move || {
+            v.create_buffer(f.ctx, va::VAEncCodedBufferType, 16, 1, None).0
+        }),
+        case("vaCreateBuffer", "VAProbabilityBufferType (VP8's) in an H.264 context", UNSUPPORTED_BUF, move || {
+            v.create_buffer(f.ctx, va::VAProbabilityBufferType, 16, 1, None).0
+        }),
+        case("vaCreateBuffer", "type 0x7fffffff", UNSUPPORTED_BUF, move || v.create_buffer(f.ctx, 0x7fff_ffff, 16, 1, None).0),
         case("vaCreateBuffer", "size 0", IPAR, move || v.create_buffer(f.ctx, va::VASliceDataBufferType, 0, 1, None).0),
         case("vaCreateBuffer", "0 elements", IPAR, move || v.create_buffer(f.ctx, va::VASliceDataBufferType, 16, 0, None).0),
         case("vaCreateBuffer", "u32::MAX x u32::MAX bytes", IPAR, move || v.create_buffer(f.ctx, va::VASliceDataBufferType, u32::MAX, u32::MAX, None).0),
@@ -481,7 +493,23 @@ fn cases<'a>(v: &'a Va, f: &'a Fix) -> Vec<Case<'a>> {
         case("vaEndPicture", "without vaBeginPicture", OPF, move || vcall!(v, vaEndPicture, f.ctx)),
         case("vaEndPicture", "stale context", ICTX, move || vcall!(v, vaEndPicture, f.stale_ctx)),
         case("vaEndPicture", "no buffers", IPAR, move || picture(v, f.ctx, s0, &[])),
-        case("vaEndPicture", "image buffer (wrong type) only", IPAR, move || picture(v, f.ctx, s0, &[f.img.buf])),
+        // an image's buffer belongs to no context (and is no picture's type)
+        case("vaRenderPicture", "image's buffer (of no context)", IBUF, move || picture(v, f.ctx, s0, &[f.img.buf])),
+        case("vaRenderPicture", "buffer of another context", IBUF, move || {
+            let b = v.buffer(f.other_ctx, va::VASliceDataBufferType, 16, 1, None);
+            let s = picture(v, f.ctx, s0, &[b]);
+            assert_eq!(vcall!(v, vaDestroyBuffer, b), OK);
+            s
+        }),
+        case("vaRenderPicture", "buffer still mapped", IBUF, move || {
+            let b = pp_buf();
+            let mut p = null_mut();
+            assert_eq!(vcall!(v, vaMapBuffer, b, &mut p), OK);
+            let s = picture(v, f.ctx, s0, &[b]);
+            assert_eq!(vcall!(v, vaUnmapBuffer, b), OK);
+            assert_eq!(vcall!(v, vaDestroyBuffer, b), OK);
+            s
+        }),
         case("vaEndPicture", "no picture parameters", IPAR, move || picture(v, f.ctx, s0, &[sp_buf(0, 16), data_buf(16)])),
         case("vaEndPicture", "no slices", IPAR, move || picture(v, f.ctx, s0, &[pp_buf()])),
         case("vaEndPicture", "picture parameters of 4 bytes", IPAR, move || {

@@ -45,6 +45,10 @@ fn high_config(v: &Va) -> u32 {
 }
 
 const PICTURE_ENV: &str = "HANTRO_TEST_PICTURE";
+/// Cycles of `child_lifecycle` (default [`CYCLES`]).
+const CYCLES_ENV: &str = "HANTRO_TEST_LIFECYCLE_CYCLES";
+/// Set by tests/memcheck.rs when it runs `child_lifecycle` under valgrind.
+const UNDER_VALGRIND_ENV: &str = "HANTRO_TEST_UNDER_VALGRIND";
 
 /// In a child: the recorded picture the parent passed.
 fn picture() -> Vec<RecordedBuffer> {
@@ -195,27 +199,35 @@ fn child_lifecycle() {
         return;
     }
     let pic = picture();
+    // tests/memcheck.rs runs this child under valgrind with fewer cycles
+    let cycles: usize = std::env::var(CYCLES_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(CYCLES);
+    let warmup = WARMUP.min(cycles / 5);
     let start = resources();
     let v = Va::init_ok();
-    for i in 0..WARMUP {
+    for i in 0..warmup {
         cycle(&v, i, &pic);
     }
     let before = resources();
     let t = std::time::Instant::now();
-    for i in 0..CYCLES {
+    for i in 0..cycles {
         cycle(&v, i, &pic);
-        if i == CYCLES / 2 {
+        if i == cycles / 2 {
             let mid = resources();
             assert_eq!(mid.fds, before.fds, "fds grew by cycle {i}");
         }
     }
     let el = t.elapsed();
     let after = resources();
-    println!("{CYCLES} cycles in {:.1} s ({:.2} ms/cycle)", el.as_secs_f64(), el.as_secs_f64() * 1000.0 / CYCLES as f64);
-    report("after warm-up vs after 10,000 cycles", before, after);
+    println!("{cycles} cycles in {:.1} s ({:.2} ms/cycle)", el.as_secs_f64(), el.as_secs_f64() * 1000.0 / cycles as f64);
+    report(&format!("after warm-up vs after {cycles} cycles"), before, after);
     assert_eq!(after.fds, before.fds, "fd leak");
-    assert!(after.maps <= before.maps + MAPS_SLACK, "mapping leak");
-    assert!(after.rss_kib <= before.rss_kib + RSS_SLACK_KIB, "RSS grew by {} KiB", after.rss_kib - before.rss_kib);
+    // Under valgrind (tests/memcheck.rs) mappings and RSS are valgrind's as
+    // much as ours (its translation cache and shadow memory grow with the
+    // run): not checked there; memcheck's leak check covers the heap.
+    if std::env::var_os(UNDER_VALGRIND_ENV).is_none() {
+        assert!(after.maps <= before.maps + MAPS_SLACK, "mapping leak");
+        assert!(after.rss_kib <= before.rss_kib + RSS_SLACK_KIB, "RSS grew by {} KiB", after.rss_kib - before.rss_kib);
+    }
 
     // vaTerminate with objects still alive releases everything too.
     let cfg = high_config(&v);

@@ -136,6 +136,15 @@ pub trait Codec: Sync {
     /// (picture parameters, IQ matrix, probability and Huffman tables...);
     /// others are ignored by vaRenderPicture.
     fn buffer_types(&self) -> &'static [va::VABufferType];
+    /// Buffer types a client may create in this codec's contexts although
+    /// no picture of it uses them (vaRenderPicture ignores them): libva's
+    /// conformance suite (libva-utils' test_va_api, CreateBufferWithOutData)
+    /// creates them in a decode context of the codec's profiles and expects
+    /// success. vaCreateBuffer refuses every other type with
+    /// VA_STATUS_ERROR_UNSUPPORTED_BUFFERTYPE. None by default.
+    fn tolerated_buffer_types(&self) -> &'static [va::VABufferType] {
+        &[]
+    }
     /// Session set-up for `p`.
     fn session(&self, p: &SessionParams) -> SessionPlan;
     /// The `HANTRO_*` variable (`frame`|`slice`) forcing this codec's

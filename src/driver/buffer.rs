@@ -109,8 +109,18 @@ impl Driver {
             .checked_mul(num_elements as usize)
             .filter(|&t| t > 0 && t <= MAX_BUFFER_BYTES)
             .ok_or_else(|| VaError::InvalidParameter(format!("buffer of {num_elements} x {size} bytes")))?;
-        if buf_type != va::VAImageBufferType && self.contexts.get(context).is_none() {
-            return Err(VaError::InvalidContext);
+        if buf_type != va::VAImageBufferType {
+            let c = self.contexts.get(context).ok_or(VaError::InvalidContext)?;
+            // Only what the context's codec takes: its picture's buffer types,
+            // slice parameter/data pairs, and the few types libva's conformance
+            // suite creates in its decode contexts (Codec::tolerated_buffer_types).
+            let codec = c.backing.route.codec();
+            let used = matches!(buf_type, va::VASliceParameterBufferType | va::VASliceDataBufferType)
+                || codec.buffer_types().contains(&buf_type)
+                || codec.tolerated_buffer_types().contains(&buf_type);
+            if !used {
+                return Err(VaError::UnsupportedBufferType.context(format!("buffer type {buf_type} is not one {} decoding uses", codec.name())));
+            }
         }
         let recycled = self.buffer_pool.lock().take(total);
         let mut v = match recycled.as_ref().map(|b| std::mem::replace(&mut b.inner.lock().store, Store::Host(Vec::new()))) {

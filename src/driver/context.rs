@@ -6,7 +6,7 @@
 //! picture state machine (field pairs, held CAPTURE buffers, timestamps)
 //! is the same for all.
 use super::buffer::{Buffer, Store};
-use super::surface::{align16, Backing, Surface};
+use super::surface::{align16, Backing, Surface, CLAIMED};
 use super::{Config, Driver, VaError, VaResult};
 use crate::codecs::codec::{Field, PicStructure, PictureBuffers, PicturePlan, Refs, SliceBufs, Translator, TranslatorParams, VaBuf};
 use crate::ffi::va;
@@ -123,6 +123,9 @@ impl Driver {
         for &t in targets {
             surfaces.push(self.surface(t)?);
         }
+        // Whether this call claimed the session for the new context (see
+        // Backing::claim), so no other context adopts it meanwhile.
+        let mut claimed = false;
         let backing = match surfaces.first() {
             Some(first) => {
                 let b = first.backed()?.backing.clone();
@@ -133,20 +136,37 @@ impl Driver {
                 b
             }
             None => {
-                // Adopt the newest unowned session made for this config's
-                // route and size (surfaces created before the context).
+                // Adopt the newest unowned session this thread made for this
+                // config's route and size (surfaces created before the
+                // context), claimed under the list's lock: two contexts made
+                // at the same moment never adopt the same one.
                 let found = {
                     let mut g = self.backings.lock();
                     g.retain(|w| w.strong_count() > 0);
-                    g.iter()
-                        .rev()
-                        .filter_map(|w| w.upgrade())
-                        .find(|b| b.owner.lock().is_none() && b.fits(r, config.rt_format, w, h) && b.width == align16(w) && b.height == align16(h))
+                    g.iter().rev().filter_map(|w| w.upgrade()).find(|b| {
+                        b.creator == std::thread::current().id()
+                            && b.fits(r, config.rt_format, w, h)
+                            && b.width == align16(w)
+                            && b.height == align16(h)
+                            && b.claim()
+                    })
                 };
-                match found {
+                let b = match found {
                     Some(b) => b,
-                    None => self.new_backing(r, config.rt_format, w, h)?,
-                }
+                    None => {
+                        let b = self.new_backing(r, config.rt_format, w, h)?;
+                        b.claim();
+                        b
+                    }
+                };
+                claimed = true;
+                b
+            }
+        };
+        let release = |b: &Backing| {
+            let mut o = b.owner.lock();
+            if claimed && *o == Some(CLAIMED) {
+                *o = None;
             }
         };
         let translator = backing.route.codec().translator(&TranslatorParams {
@@ -167,9 +187,10 @@ impl Driver {
                 open_field: Mutex::new(None),
                 translator: Mutex::new(translator),
             })
-            .ok_or(VaError::MaxNumExceeded)?;
+            .ok_or(VaError::MaxNumExceeded)
+            .inspect_err(|_| release(&backing))?;
         let mut owner = backing.owner.lock();
-        if owner.is_none() {
+        if owner.is_none() || (claimed && *owner == Some(CLAIMED)) {
             *owner = Some(ctx.0);
         }
         Ok(ctx.0)
@@ -198,8 +219,33 @@ impl Driver {
             return Err(VaError::OperationFailed("vaRenderPicture without vaBeginPicture".into()));
         }
         let kept = c.backing.route.codec().buffer_types();
+        // Every buffer is checked before any is taken: a refused call leaves
+        // the picture as it was, so the client can go on with it (render the
+        // right buffers, or end it and begin the next).
+        let mut bufs: SmallVec<[Arc<Buffer>; 8]> = SmallVec::with_capacity(buffers.len());
         for &id in buffers {
             let b = self.buffer(id)?;
+            if b.context != ctx {
+                return Err(VaError::InvalidBuffer.context(format!("buffer {id:#x} belongs to another context than {ctx:#x}")));
+            }
+            if b.inner.lock().mapped {
+                return Err(VaError::InvalidBuffer.context(format!("buffer {id:#x} is still mapped (vaUnmapBuffer it before vaRenderPicture)")));
+            }
+            bufs.push(b);
+        }
+        let mut pending = pic.pending_params.len();
+        for b in &bufs {
+            match b.buf_type {
+                t if kept.contains(&t) => {}
+                va::VASliceParameterBufferType => pending += 1,
+                va::VASliceDataBufferType if pending == 0 => {
+                    return Err(VaError::InvalidParameter("slice data buffer without slice parameters".into()));
+                }
+                va::VASliceDataBufferType => pending = 0,
+                _ => {}
+            }
+        }
+        for b in bufs {
             match b.buf_type {
                 t if kept.contains(&t) => {
                     pic.buffers.retain(|x| x.buf_type != t);
@@ -207,11 +253,8 @@ impl Driver {
                 }
                 va::VASliceParameterBufferType => pic.pending_params.push(b),
                 va::VASliceDataBufferType => {
-                    let params = std::mem::take(&mut pic.pending_params);
-                    if params.is_empty() {
-                        return Err(VaError::InvalidParameter("slice data buffer without slice parameters".into()));
-                    }
-                    for p in params {
+                    // never empty: checked above
+                    for p in std::mem::take(&mut pic.pending_params) {
                         pic.slices.push((p, b.clone()));
                     }
                 }
@@ -244,6 +287,10 @@ impl Driver {
             }
             locked.sort_by_key(|b| Arc::as_ptr(b) as usize);
             let guards: SmallVec<[_; 8]> = locked.iter().map(|b| b.inner.lock()).collect();
+            // mapped again after vaRenderPicture: the client may be writing it
+            if guards.iter().any(|g| g.mapped) {
+                return Err(VaError::InvalidBuffer.context("a buffer of the picture is mapped (vaUnmapBuffer it before vaEndPicture)"));
+            }
             let bytes_of = |b: &Arc<Buffer>| -> (&[u8], u32) {
                 match locked.iter().position(|x| Arc::ptr_eq(x, b)).map(|i| &guards[i]) {
                     Some(g) => match &g.store {

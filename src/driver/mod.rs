@@ -63,11 +63,25 @@ pub struct Driver {
     /// Sessions (CAPTURE pools) alive, to place new surfaces next to the
     /// context or config they will be used with.
     pub(crate) backings: Mutex<Vec<Weak<Backing>>>,
-    /// Most recently created config and its route, a hint for surfaces
-    /// created before their context (ffmpeg, Chromium); the route outlives
-    /// the config (ffmpeg destroys the config it probed with first).
-    pub(crate) last_config: Mutex<Option<(u32, Route)>>,
+    /// Most recently created config and its route, per thread that created
+    /// one (newest last, a few threads kept): the hint for surfaces created
+    /// before their context (ffmpeg, Chromium); the route outlives the
+    /// config (ffmpeg destroys the config it probed with first). Per
+    /// thread, because a client sets one decoder up on one thread (config,
+    /// surfaces, context) and two decoders set up at the same moment on two
+    /// threads must not take each other's hint. See [`Driver::config_hint`].
+    pub(crate) last_config: Mutex<Vec<ConfigHint>>,
 }
+
+/// The newest config a thread created, and its route.
+pub(crate) struct ConfigHint {
+    pub thread: std::thread::ThreadId,
+    pub config: u32,
+    pub route: Route,
+}
+
+/// Threads whose newest config is remembered.
+const CONFIG_HINTS: usize = 16;
 
 impl Driver {
     /// Discovers the decoders of every registered codec (vaInitialize).
@@ -103,7 +117,7 @@ impl Driver {
             buffer_pool: Mutex::new(buffer::BufferPool::default()),
             images: Table::new(Kind::Image),
             backings: Mutex::new(Vec::new()),
-            last_config: Mutex::new(None),
+            last_config: Mutex::new(Vec::new()),
         })
     }
 
@@ -197,8 +211,23 @@ impl Driver {
             }
         }
         let (id, _) = self.configs.insert(Config { profile, entrypoint, rt_format, route: route.clone() }).ok_or(VaError::MaxNumExceeded)?;
-        *self.last_config.lock() = Some((id, route));
+        let thread = std::thread::current().id();
+        let mut hints = self.last_config.lock();
+        hints.retain(|h| h.thread != thread);
+        if hints.len() >= CONFIG_HINTS {
+            hints.remove(0);
+        }
+        hints.push(ConfigHint { thread, config: id, route });
         Ok(id)
+    }
+
+    /// The config new surfaces are most likely for: the newest one the
+    /// calling thread created, else the newest of all (surfaces a decoder's
+    /// pool adds later from a worker thread).
+    pub(crate) fn config_hint(&self) -> Option<(u32, Route)> {
+        let thread = std::thread::current().id();
+        let hints = self.last_config.lock();
+        hints.iter().rev().find(|h| h.thread == thread).or(hints.last()).map(|h| (h.config, h.route.clone()))
     }
 
     pub fn destroy_config(&self, id: u32) -> VaResult<()> {

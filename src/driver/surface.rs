@@ -52,9 +52,17 @@ pub struct Backing {
     pub decoding: Decoding,
     /// Settings' sync timeout, for waits without the driver at hand.
     pub sync_timeout: Duration,
-    /// Context that adopted this session.
+    /// Context that adopted this session ([`CLAIMED`] while one is being made).
     pub owner: Mutex<Option<u32>>,
+    /// Thread that opened the session. Only a context made on that thread
+    /// adopts it without render targets, and only surfaces created on that
+    /// thread join it before a context owns it: two decoders set up at the
+    /// same moment on two threads get a session each.
+    pub creator: std::thread::ThreadId,
 }
+
+/// `owner` of a session a context is being made for (never an object id).
+pub const CLAIMED: u32 = 0;
 
 impl Backing {
     pub fn open(dec: &DecoderInfo, route: &Route, rt_format: u32, width: u32, height: u32, settings: &Settings) -> VaResult<Backing> {
@@ -107,7 +115,24 @@ impl Backing {
             decoding,
             sync_timeout: settings.sync_timeout,
             owner: Mutex::new(None),
+            creator: std::thread::current().id(),
         })
+    }
+
+    /// Takes the session for a context being made, if no context owns it.
+    pub fn claim(&self) -> bool {
+        let mut o = self.owner.lock();
+        if o.is_none() {
+            *o = Some(CLAIMED);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Is the session free for what the calling thread sets up (see `creator`)?
+    pub fn unowned_here(&self) -> bool {
+        self.creator == std::thread::current().id() && self.owner.lock().is_none()
     }
 
     /// Can a context of this route and size decode into this session?
@@ -219,7 +244,8 @@ impl Driver {
     fn backing_for_surfaces(&self, rt_format: u32, width: u32, height: u32) -> VaResult<Arc<Backing>> {
         let mut contexts = self.contexts.values();
         contexts.sort_by_key(|(id, _)| std::cmp::Reverse(id & 0xffff));
-        let newest_config = self.last_config.lock().as_ref().and_then(|(id, _)| self.configs.get(*id));
+        let hint = self.config_hint();
+        let newest_config = hint.as_ref().and_then(|(id, _)| self.configs.get(*id));
         for (_, c) in &contexts {
             if newest_config.as_ref().is_some_and(|n| Arc::ptr_eq(n, &c.config))
                 && c.backing.fits(&c.backing.route, rt_format, width, height)
@@ -229,9 +255,9 @@ impl Driver {
                 return Ok(c.backing.clone());
             }
         }
-        let route = self.last_config.lock().as_ref().map(|(_, r)| r.clone()).unwrap_or_else(|| self.routes[0].clone());
+        let route = hint.map(|(_, r)| r).unwrap_or_else(|| self.routes[0].clone());
         for b in self.live_backings() {
-            if b.owner.lock().is_none() && b.fits(&route, rt_format, width, height) && b.width == align16(width) && b.height == align16(height) {
+            if b.unowned_here() && b.fits(&route, rt_format, width, height) && b.width == align16(width) && b.height == align16(height) {
                 return Ok(b);
             }
         }

@@ -12,7 +12,19 @@
  * fault table needs the same picture to meet the same fault every run).
  *
  *   vaclient [--sync-check] [--serial] [--stagger-ms MS] [--device PATH]
- *            [--loop N] [--no-output] [--stats-every N] OUTDIR stream0.h264 [stream1 ...]
+ *            [--loop N] [--no-output] [--stats-every N] [--churn N]
+ *            OUTDIR stream0.h264 [stream1 ...]
+ *
+ * --churn N adds N threads that, until every decode is done (and at least
+ * 20 rounds each), create and destroy configs (a random advertised
+ * profile), surfaces (random sizes, the streams' too) and contexts on the
+ * same VADisplay, in the three orders clients use: surfaces then a context
+ * on them; surfaces then a context without render targets; a context then
+ * its surfaces. Each round checks vaBeginPicture takes its surfaces (they
+ * are in the context's session) and creates a buffer; every call must
+ * succeed. Prints per thread
+ *   churn <t> rounds=<n> errors=<n>
+ * and each failure as `churn-error <t> <call> <VAStatus>`.
  *
  * --loop N feeds each stream N times in a row to one decoder (a long
  * decode from a short clip); --no-output reads every frame back but writes
@@ -61,6 +73,8 @@ static int loops = 1;
 static int no_output;
 static int stats_every;
 static int stagger_ms; /* stream i starts i*stagger_ms after stream 0 */
+static int churn_threads;
+static int decodes_done; /* atomic: every decoder thread has finished */
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define say(...)                                                                                   \
@@ -409,6 +423,91 @@ static void *decoder(void *arg)
     return NULL;
 }
 
+struct churn {
+    int index;
+    VADisplay dpy;
+    int rounds, errors;
+};
+
+#define CHURN_CHECK(call)                                                                          \
+    do {                                                                                           \
+        VAStatus st_ = (call);                                                                     \
+        if (st_ != VA_STATUS_SUCCESS) {                                                            \
+            say("churn-error %d %s %d\n", ch->index, #call, st_);                                  \
+            ch->errors++;                                                                          \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static void *churner(void *arg)
+{
+    struct churn *ch = arg;
+    VADisplay dpy = ch->dpy;
+    unsigned seed = 0x9e3779b9u * (unsigned)(ch->index + 1);
+    int np = vaMaxNumProfiles(dpy);
+    VAProfile *pl = calloc(np, sizeof *pl);
+    if (vaQueryConfigProfiles(dpy, pl, &np) != VA_STATUS_SUCCESS || np <= 0) {
+        say("churn-error %d vaQueryConfigProfiles\n", ch->index);
+        ch->errors++;
+        free(pl);
+        return NULL;
+    }
+    /* the corpus' sizes among them, so churn sessions match the decoders' */
+    static const int sizes[][2] = {{176, 144}, {320, 240}, {352, 288}, {640, 480}, {1280, 720}};
+    while (ch->rounds < 20 || !__atomic_load_n(&decodes_done, __ATOMIC_ACQUIRE)) {
+        VAProfile p = pl[rand_r(&seed) % np];
+        VAConfigID cfg = VA_INVALID_ID;
+        VAContextID ctx = VA_INVALID_ID;
+        VASurfaceID sf[4];
+        int nsf = 0;
+        int order = rand_r(&seed) % 3;
+        int w = sizes[rand_r(&seed) % 5][0], h = 0;
+        for (int i = 0; i < 5; i++)
+            if (sizes[i][0] == w)
+                h = sizes[i][1];
+        CHURN_CHECK(vaCreateConfig(dpy, p, VAEntrypointVLD, NULL, 0, &cfg));
+        if (order == 2) {
+            CHURN_CHECK(vaCreateContext(dpy, cfg, w, h, VA_PROGRESSIVE, NULL, 0, &ctx));
+            CHURN_CHECK(vaCreateSurfaces(dpy, VA_RT_FORMAT_YUV420, w, h, sf, 4, NULL, 0));
+            nsf = 4;
+        } else {
+            CHURN_CHECK(vaCreateSurfaces(dpy, VA_RT_FORMAT_YUV420, w, h, sf, 4, NULL, 0));
+            nsf = 4;
+            CHURN_CHECK(vaCreateContext(dpy, cfg, w, h, VA_PROGRESSIVE, order == 0 ? sf : NULL, order == 0 ? 4 : 0, &ctx));
+        }
+        /* the surfaces are in the context's session */
+        for (int i = 0; i < nsf; i++)
+            CHURN_CHECK(vaBeginPicture(dpy, ctx, sf[i]));
+        VABufferID b;
+        CHURN_CHECK(vaCreateBuffer(dpy, ctx, VAPictureParameterBufferType, 64, 1, NULL, &b));
+        CHURN_CHECK(vaDestroyBuffer(dpy, b));
+        VASurfaceStatus ss;
+        CHURN_CHECK(vaQuerySurfaceStatus(dpy, sf[rand_r(&seed) % 4], &ss));
+    out:
+        /* in a random order */
+        switch (rand_r(&seed) % 2) {
+        case 0:
+            if (ctx != VA_INVALID_ID)
+                vaDestroyContext(dpy, ctx);
+            if (nsf)
+                vaDestroySurfaces(dpy, sf, nsf);
+            break;
+        default:
+            if (nsf)
+                vaDestroySurfaces(dpy, sf, nsf);
+            if (ctx != VA_INVALID_ID)
+                vaDestroyContext(dpy, ctx);
+        }
+        if (cfg != VA_INVALID_ID)
+            vaDestroyConfig(dpy, cfg);
+        ch->rounds++;
+        if (ch->errors > 20)
+            break;
+    }
+    free(pl);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     const char *device = "/dev/dri/renderD128";
@@ -426,6 +525,8 @@ int main(int argc, char **argv)
             stats_every = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--stagger-ms") && a + 1 < argc)
             stagger_ms = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--churn") && a + 1 < argc)
+            churn_threads = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--device") && a + 1 < argc)
             device = argv[++a];
         else {
@@ -434,7 +535,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - a < 2) {
-        fprintf(stderr, "usage: %s [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] [--loop N] [--no-output] [--stats-every N] OUTDIR stream...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--sync-check] [--serial] [--stagger-ms MS] [--device PATH] [--loop N] [--no-output] [--stats-every N] [--churn N] OUTDIR stream...\n", argv[0]);
         return 2;
     }
     const char *outdir = argv[a++];
@@ -459,8 +560,22 @@ int main(int argc, char **argv)
         pthread_cond_init(&ss[i].cond, NULL);
         pthread_create(&th[i], NULL, decoder, &ss[i]);
     }
+    struct churn *chs = calloc(churn_threads > 0 ? churn_threads : 1, sizeof *chs);
+    pthread_t *cth = calloc(churn_threads > 0 ? churn_threads : 1, sizeof *cth);
+    for (int i = 0; i < churn_threads; i++) {
+        chs[i].index = i;
+        chs[i].dpy = ((AVVAAPIDeviceContext *)((AVHWDeviceContext *)dev->data)->hwctx)->display;
+        pthread_create(&cth[i], NULL, churner, &chs[i]);
+    }
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
+    __atomic_store_n(&decodes_done, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < churn_threads; i++) {
+        pthread_join(cth[i], NULL);
+        say("churn %d rounds=%d errors=%d\n", i, chs[i].rounds, chs[i].errors);
+    }
+    free(chs);
+    free(cth);
     av_buffer_unref(&dev); /* vaTerminate */
     static unsigned char after[4096];
     int fds_after = snapshot_fds(after);

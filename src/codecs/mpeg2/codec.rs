@@ -39,6 +39,12 @@ impl Codec for Mpeg2 {
         &BUFFER_TYPES
     }
 
+    /// Macroblock parameters belong to the IDCT/MoComp entrypoints, not VLD;
+    /// test_va_api creates one in an MPEG-2 VLD context all the same.
+    fn tolerated_buffer_types(&self) -> &'static [va::VABufferType] {
+        &[va::VAMacroblockParameterBufferType]
+    }
+
     fn session(&self, p: &SessionParams) -> SessionPlan {
         SessionPlan {
             controls: session_controls(p.width, p.height),

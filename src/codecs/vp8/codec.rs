@@ -60,6 +60,12 @@ impl Codec for Vp8 {
         &BUFFER_TYPES
     }
 
+    /// VAQMatrixBufferVP8 is an encoder's buffer (va_enc_vp8.h);
+    /// test_va_api creates one in a VP8 VLD context all the same.
+    fn tolerated_buffer_types(&self) -> &'static [va::VABufferType] {
+        &[va::VAQMatrixBufferType]
+    }
+
     fn session(&self, _p: &SessionParams) -> SessionPlan {
         SessionPlan {
             controls: CtrlSet::new(),
