@@ -60,6 +60,8 @@ fn types_of(profile: va::VAProfile) -> Option<(&'static str, Types, Types)> {
         Some(("MPEG-2", base.to_vec(), vec![VAMacroblockParameterBufferType]))
     } else if profile == VAProfileVP8Version0_3 {
         Some(("VP8", [&base[..], &[VAProbabilityBufferType]].concat(), vec![VAQMatrixBufferType]))
+    } else if profile == VAProfileHEVCMain {
+        Some(("HEVC", base.to_vec(), vec![VAQMatrixBufferType]))
     } else {
         None
     }

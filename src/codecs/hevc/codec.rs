@@ -57,6 +57,12 @@ impl Codec for Hevc {
         &BUFFER_TYPES
     }
 
+    /// libva's conformance suite (test_va_api) creates a VAQMatrixBufferType
+    /// in HEVC decode contexts and expects it to be accepted (never read).
+    fn tolerated_buffer_types(&self) -> &'static [va::VABufferType] {
+        &[va::VAQMatrixBufferType]
+    }
+
     fn session(&self, p: &SessionParams) -> SessionPlan {
         let decode_modes = p.caps.menu(k::V4L2_CID_STATELESS_HEVC_DECODE_MODE);
         let start_codes = p.caps.menu(k::V4L2_CID_STATELESS_HEVC_START_CODE);
