@@ -21,6 +21,9 @@ pkgs=(
   # packages (tests/packages.rs): dpkg-buildpackage + debhelper, and
   # Debian's makepkg for the Arch package (bsdtar, zstd packages)
   dpkg-dev debhelper fakeroot makepkg libarchive-tools
+  # makepkg 6.0 exits at start (ERR trap) when `type -P pacman` finds nothing,
+  # even with --nodeps
+  pacman-package-manager
   # memory-error checks (tests/memcheck.rs)
   valgrind
 )
