@@ -27,7 +27,8 @@
 # Env: GUEST_ARCH (as --arch), HANTRO_CACHE, HANTRO_DRIVER_SO (default
 #      target/release/libhantro_drv_video.so; arm64:
 #      target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so),
-#      GUEST_TIMEOUT (s, default 600; arm64 1800), GUEST_MEM (MiB, 2048),
+#      GUEST_TIMEOUT (s, default 1500; arm64 1800: a hang guard, with room for
+#      a loaded machine: scripts/test-all.sh runs three lanes on two cores), GUEST_MEM (MiB, 2048),
 #      GUEST_SMP (2), GUEST_CPU (arm64: cortex-a72), GUEST_VERBOSE=1 (stream
 #      the console to stderr), VISL_PARAMS, TRACE_BUFFER_KB (default 65536),
 #      GUEST_ENV ("VAR1 VAR2": also pass these), HANTRO_GUEST (boot this
@@ -64,7 +65,7 @@ if [ $arch = x86_64 ]; then
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not installed"
   build=$here/guest-build.sh
   so=${HANTRO_DRIVER_SO:-$repo/target/release/libhantro_drv_video.so}
-  timeout_s=${GUEST_TIMEOUT:-600}
+  timeout_s=${GUEST_TIMEOUT:-1500}
 else
   eval "$("$here/aarch64-setup.sh")" # cross gcc and the arm64 libraries (vaclient)
   build=$here/guest-arm64-build.sh
@@ -75,7 +76,10 @@ if [ -n "${HANTRO_GUEST:-}" ]; then
   guest=$HANTRO_GUEST # an already built guest dir (e.g. while the recipe's own is being built)
   echo "guest-run: using HANTRO_GUEST=$guest, not the recipe's guest" >&2
 else
-  guest=$("$build") || die "guest build failed ($build)"
+  # one build per architecture at a time (tests in parallel lanes boot
+  # the same guest; the arm64 recipe has no lock of its own)
+  mkdir -p "$CACHE"
+  guest=$(flock "$CACHE/guest-build-$arch.lock" "$build") || die "guest build failed ($build)"
 fi
 [ -e "$guest/stamp.done" ] || die "guest build produced no guest in $guest"
 

@@ -11,6 +11,11 @@
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 WHO PACKAGE..." >&2; exit 2; }
 who=$1; shift
+# one install at a time (scripts/test-all.sh runs tests in parallel lanes;
+# apt-get fails, not waits, on dpkg's lock); the check is repeated under
+# the lock, so a package another caller just installed is not installed again
+exec 9>"${TMPDIR:-/tmp}/hantro-host-install.lock"
+flock 9
 missing=()
 for p in "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

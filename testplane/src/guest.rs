@@ -324,17 +324,3 @@ pub fn arm64_va_run(job: &Path, corpus: &Path, dir_name: &str, ext: &str, stream
     let rc = read(job.join("out/runs.tsv"))?.lines().filter_map(|l| l.split_once('\t')).map(|(s, r)| (s.to_string(), r.trim().parse().unwrap_or(-1))).collect();
     Ok(Arm64Run { job: job.to_path_buf(), vainfo: read(job.join("out/vainfo.txt"))?, init, rc })
 }
-
-/// The x86_64 guest's run of a codec suite (`tests/guest/<suite>`, e.g.
-/// vp8-suite.sh) on `streams` only, with `corpus` staged as
-/// `/job/<dir_name>` of a fresh `job`: GStreamer's reference traces for an
-/// arm64 run. Fails unless the suite exited 0.
-pub fn x86_reference_run(job: &Path, corpus: &Path, dir_name: &str, suite: &str, streams: &[&str]) -> Result<GuestRun, String> {
-    let _ = std::fs::remove_dir_all(job);
-    copy_files(corpus, &job.join(dir_name))?;
-    let r = run_script(job, &repo_root().join("tests/guest").join(suite), streams, &[("HANTRO_DRIVER_SO", driver_so().to_str().unwrap())])?;
-    if r.status != 0 {
-        return Err(format!("GStreamer reference run ({suite}) failed:\n{}\n{}", r.stdout, r.stderr));
-    }
-    Ok(r)
-}

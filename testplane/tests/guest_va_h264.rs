@@ -11,9 +11,13 @@
 //! or decode error. Never skips: a missing driver or guest fails the test;
 //! every failure is reported, not only the first. `H264_STREAMS="a b"` runs
 //! only those streams (plus mpv's two) and then fails: not the whole corpus.
+//! The same boot's GStreamer traces are the reference of the arm64 test
+//! below (one arm64 boot: the arm64 driver on the corpus in both modes).
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{mpv_decoded_every_frame, read_manifest, repo_root, run_script};
+use testplane::guest::{mpv_decoded_every_frame, read_manifest, repo_root, run_script, versions_in, GuestRun};
 use testplane::visl::analyse_text;
 
 /// Fields VA-API does not carry, so a VA driver cannot know them; every
@@ -40,19 +44,38 @@ fn driver_so() -> PathBuf {
     p
 }
 
+/// `H264_STREAMS="a b"`: only these corpus streams (to iterate quickly);
+/// such a run always fails at the end, it is not the whole corpus.
+fn subset() -> Vec<String> {
+    std::env::var("H264_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default()
+}
+
+/// The suite's one boot (tests/guest/h264-suite.sh), shared by this
+/// binary's tests: its GStreamer traces (both decode modes) are also the
+/// arm64 test's reference (a stream's controls do not depend on the CPU).
+fn suite() -> &'static GuestRun {
+    static RUN: OnceLock<Result<GuestRun, String>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let so = driver_so();
+        let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-va-h264");
+        let _ = std::fs::remove_dir_all(&job);
+        std::fs::create_dir_all(&job).map_err(|e| format!("{}: {e}", job.display()))?;
+        let script = repo_root().join("tests/guest/h264-suite.sh");
+        let subset = subset();
+        let args: Vec<&str> = subset.iter().map(String::as_str).collect();
+        let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())])?;
+        eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
+        Ok(run)
+    })
+    .as_ref()
+    .unwrap_or_else(|e| panic!("guest run failed: {e}"))
+}
+
 #[test]
 fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
-    let so = driver_so();
-    let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-va-h264");
-    let _ = std::fs::remove_dir_all(&job);
-    std::fs::create_dir_all(&job).unwrap();
-    let script = repo_root().join("tests/guest/h264-suite.sh");
-    // H264_STREAMS="a b": only these corpus streams (to iterate quickly);
-    // such a run always fails at the end, it is not the whole corpus.
-    let subset: Vec<String> = std::env::var("H264_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default();
-    let args: Vec<&str> = subset.iter().map(String::as_str).collect();
-    let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())]).unwrap_or_else(|e| panic!("guest run failed: {e}"));
-    eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
+    let run = suite();
+    let job = &run.job;
+    let subset = subset();
     assert_eq!(run.status, 0, "guest suite failed:\n{}\n{}\n{}", run.stdout, run.stderr, run.versions());
     assert!(run.stdout.contains("suite-done"), "suite did not finish:\n{}", run.stdout);
     let read = |f: &str| run.read_out(f).unwrap_or_else(|e| panic!("{e}"));
@@ -203,4 +226,119 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
 fn tail(s: &str, n: usize) -> String {
     let l: Vec<&str> = s.lines().collect();
     l[l.len().saturating_sub(n)..].join("\n")
+}
+
+/// The real-kernel plane on arm64: Debian trixie's arm64 6.12 kernel under
+/// qemu-system-aarch64 (TCG) with visl cross-built for it
+/// (scripts/guest-arm64-build.sh), the driver cross-built for
+/// aarch64-unknown-linux-gnu (scripts/aarch64-build.sh), libva/vainfo and
+/// libavcodec's VA-API hwaccel (tests/clients/vaclient.c) from Debian's
+/// arm64 packages. In one arm64 boot: vainfo, then every corpus stream in
+/// visl's frame- and slice-based modes (scripts/guest-arm64-h264.sh). The
+/// reference is GStreamer's v4l2slh264dec on visl in the x86 suite's boot
+/// ([`suite`]): the controls of a stream do not depend on the CPU, so the
+/// arm64 driver's controls must equal them frame by frame, with the same
+/// exclusions as the x86 clients. Never skips: a missing toolchain, guest
+/// or driver fails the test.
+#[test]
+fn arm64_guest_h264_equals_gstreamer() {
+    let root = repo_root();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+
+    // 1. The arm64 driver.
+    let b = Command::new(root.join("scripts/aarch64-build.sh"))
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", root.join("target/aarch64"))
+        .output()
+        .expect("run scripts/aarch64-build.sh");
+    assert!(b.status.success(), "aarch64 build failed:\n{}", String::from_utf8_lossy(&b.stderr));
+    let so = root.join("target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so");
+
+    // 2. arm64 guest: vainfo + every stream through our driver.
+    let job = tmp.join("guest-arm64");
+    let _ = std::fs::remove_dir_all(&job);
+    std::fs::create_dir_all(&job).unwrap();
+    let t0 = std::time::Instant::now();
+    let subset = subset();
+    let g = Command::new("bash")
+        .arg(root.join("scripts/guest-run.sh"))
+        .args(["--arch", "arm64", "--job"])
+        .arg(&job)
+        .arg(root.join("scripts/guest-arm64-h264.sh"))
+        .args(&subset)
+        .current_dir(&root)
+        .env("HANTRO_DRIVER_SO", &so)
+        .output()
+        .expect("run scripts/guest-run.sh --arch arm64");
+    let gout = String::from_utf8_lossy(&g.stdout);
+    let gerr = String::from_utf8_lossy(&g.stderr);
+    // what the arm64 guest ran (recorded by guest-arm64-build.sh)
+    let versions = versions_in(&job);
+    eprint!("{versions}");
+    assert!(g.status.success() && gout.contains("arm64-suite-done"), "arm64 guest run failed ({:?}):\n{gout}\n{gerr}\n{versions}", g.status);
+    assert!(versions.contains("\nlibva2:arm64 ") && versions.contains("\nvainfo:arm64 "), "versions not recorded:\n{versions}");
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let init = read(job.join("out/init.log"));
+    eprintln!("arm64 guest (build if needed + boot + suite): {:.1}s\n{init}", t0.elapsed().as_secs_f64());
+    assert!(init.contains("aarch64"), "not an arm64 kernel:\n{init}");
+    let vainfo = read(job.join("out/vainfo.txt"));
+    eprintln!("--- vainfo (arm64) ---\n{vainfo}");
+    assert!(vainfo.contains("Driver version: hantro_drv_video") && vainfo.contains("on visl") && vainfo.contains("vainfo rc=0"), "{vainfo}");
+    for p in ["VAProfileH264ConstrainedBaseline", "VAProfileH264Main", "VAProfileH264High"] {
+        assert!(vainfo.lines().any(|l| l.contains(p) && l.contains("VAEntrypointVLD")), "{p} missing:\n{vainfo}");
+    }
+    let runs = read(job.join("out/runs.tsv"));
+    eprintln!("--- arm64 runs (stream mode rc seconds frames) ---\n{runs}");
+
+    // 3. Reference traces: GStreamer on visl in the x86 suite's boot.
+    let r = suite();
+    assert_eq!(r.status, 0, "x86 guest suite failed:\n{}\n{}", r.stdout, r.stderr);
+
+    // 4. Compare, stream by stream and mode by mode.
+    let manifest = read_manifest(&job.join("corpus/manifest.tsv")).expect("manifest");
+    let opts = Options { ignore: NOT_IN_VA.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for s in manifest.iter().filter(|m| subset.is_empty() || subset.contains(&m.name)) {
+        for mode in ["frame", "slice"] {
+            let line = runs.lines().find(|l| l.starts_with(&format!("{}\t{mode}\t", s.name)));
+            let f: Vec<&str> = line.map(|l| l.split('\t').collect()).unwrap_or_default();
+            if f.get(2) != Some(&"0") || f.get(4) != Some(&s.frames.to_string().as_str()) {
+                failures.push(format!(
+                    "{} {mode}: client run {line:?}, expected rc 0 and {} frames\n{}",
+                    s.name,
+                    s.frames,
+                    read(job.join(format!("out/{}.{mode}.va.log", s.name)))
+                ));
+                continue;
+            }
+            let reference = r.read_out(&format!("{}.{mode}.gst.trace", s.name)).unwrap_or_else(|e| panic!("{e}"));
+            let ours = read(job.join(format!("out/{}.{mode}.va.trace", s.name)));
+            let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
+            assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
+            if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
+                failures.push(format!(
+                    "{} {mode}: {} frames / {} decode_params, reference {} / {}",
+                    s.name,
+                    od.frames.len(),
+                    od.decode_params_events,
+                    rd.frames.len(),
+                    rd.decode_params_events
+                ));
+            }
+            let report = compare_texts(&reference, &ours, &opts);
+            table.push_str(&format!("{:<18} {mode:<5} {:>6}s {}\n", s.name, f[3], report.summary()));
+            if !report.all_equal() || report.frames_total != s.frames {
+                failures.push(format!("{} {mode}:\n{}", s.name, report.text()));
+            }
+            if mode == "slice" && !report.slice_level_compared {
+                failures.push(format!("{}: slice-level controls were not compared", s.name));
+            }
+        }
+    }
+    eprintln!("--- arm64 driver's controls vs GStreamer's (x86 guest) on visl ---\n{table}");
+    if !subset.is_empty() {
+        failures.push(format!("H264_STREAMS={}: only part of the corpus was run", subset.join(" ")));
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}\n{versions}", failures.len(), failures.join("\n"));
 }
