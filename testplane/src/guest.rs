@@ -324,3 +324,26 @@ pub fn arm64_va_run(job: &Path, corpus: &Path, dir_name: &str, ext: &str, stream
     let rc = read(job.join("out/runs.tsv"))?.lines().filter_map(|l| l.split_once('\t')).map(|(s, r)| (s.to_string(), r.trim().parse().unwrap_or(-1))).collect();
     Ok(Arm64Run { job: job.to_path_buf(), vainfo: read(job.join("out/vainfo.txt"))?, init, rc })
 }
+
+/// Runs the guest suite `tests/guest/<suite>` with `args` in a fresh `job`,
+/// with the driver under test ([`driver_so`]) and the codec corpora
+/// `(name, dir)` (`scripts/corpus-<name>.sh`, see [`codec_corpus`]) staged
+/// as `/job/<dir>`.
+pub fn suite_run(job: &Path, suite: &str, corpora: &[(&str, &str)], args: &[&str]) -> Result<GuestRun, String> {
+    let _ = std::fs::remove_dir_all(job);
+    std::fs::create_dir_all(job).map_err(|e| format!("{}: {e}", job.display()))?;
+    for (name, dir) in corpora {
+        copy_files(&codec_corpus(name)?, &job.join(dir))?;
+    }
+    let so = driver_so();
+    let run = run_script(job, &repo_root().join("tests/guest").join(suite), args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())])?;
+    eprintln!("guest boot + suite ({suite}): {:.1}s", run.elapsed.as_secs_f64());
+    Ok(run)
+}
+
+/// The run in `cell`, made by `run` on first use: one guest boot shared by
+/// the tests of a test binary (they run in one process). A failed run fails
+/// every test that asks for it, with the reason.
+pub fn shared_run(cell: &'static std::sync::OnceLock<Result<GuestRun, String>>, run: impl FnOnce() -> Result<GuestRun, String>) -> &'static GuestRun {
+    cell.get_or_init(run).as_ref().unwrap_or_else(|e| panic!("guest run failed: {e}"))
+}

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{arm64_va_run, codec_corpus, copy_files, driver_so, read_manifest, repo_root, run_script, GuestRun, Stream};
+use testplane::guest::{arm64_va_run, codec_corpus, read_manifest, shared_run, suite_run, GuestRun, Stream};
 use testplane::visl::{analyse_text, Decode};
 
 /// Every run's (request's) controls, `control.field` -> value, reference
@@ -94,20 +94,7 @@ fn own_frame_for_second_field(a: &BTreeMap<String, String>, b: &BTreeMap<String,
 /// test's reference (a stream's controls do not depend on the CPU).
 fn suite() -> &'static GuestRun {
     static RUN: OnceLock<Result<GuestRun, String>> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let so = driver_so();
-        let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-mpeg2");
-        let _ = std::fs::remove_dir_all(&job);
-        // The MPEG-2 corpus, generated into the cache and staged in the job.
-        let corpus = codec_corpus("mpeg2")?;
-        copy_files(&corpus, &job.join("corpus-mpeg2"))?;
-        let script = repo_root().join("tests/guest/mpeg2-suite.sh");
-        let run = run_script(&job, &script, &[], &[("HANTRO_DRIVER_SO", so.to_str().unwrap())])?;
-        eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
-        Ok(run)
-    })
-    .as_ref()
-    .unwrap_or_else(|e| panic!("guest run failed: {e}"))
+    shared_run(&RUN, || suite_run(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-mpeg2"), "mpeg2-suite.sh", &[("mpeg2", "corpus-mpeg2")], &[]))
 }
 
 #[test]

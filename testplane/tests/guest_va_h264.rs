@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{mpv_decoded_every_frame, read_manifest, repo_root, run_script, versions_in, GuestRun};
+use testplane::guest::{mpv_decoded_every_frame, read_manifest, repo_root, shared_run, suite_run, versions_in, GuestRun, Stream};
 use testplane::visl::analyse_text;
 
 /// Fields VA-API does not carry, so a VA driver cannot know them; every
@@ -38,12 +38,6 @@ use testplane::visl::analyse_text;
 const NOT_IN_VA: [&str; 4] =
     ["sps.level_idc", "sps.constraint_set_flags", "pps.num_ref_idx_l0_default_active_minus1", "pps.num_ref_idx_l1_default_active_minus1"];
 
-fn driver_so() -> PathBuf {
-    let p = std::env::var("HANTRO_DRIVER_SO").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target/release/libhantro_drv_video.so"));
-    assert!(p.exists(), "driver {} not built (run `cargo build --release` first; scripts/test-all.sh does)", p.display());
-    p
-}
-
 /// `H264_STREAMS="a b"`: only these corpus streams (to iterate quickly);
 /// such a run always fails at the end, it is not the whole corpus.
 fn subset() -> Vec<String> {
@@ -55,20 +49,11 @@ fn subset() -> Vec<String> {
 /// arm64 test's reference (a stream's controls do not depend on the CPU).
 fn suite() -> &'static GuestRun {
     static RUN: OnceLock<Result<GuestRun, String>> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let so = driver_so();
-        let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-va-h264");
-        let _ = std::fs::remove_dir_all(&job);
-        std::fs::create_dir_all(&job).map_err(|e| format!("{}: {e}", job.display()))?;
-        let script = repo_root().join("tests/guest/h264-suite.sh");
+    shared_run(&RUN, || {
         let subset = subset();
         let args: Vec<&str> = subset.iter().map(String::as_str).collect();
-        let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())])?;
-        eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
-        Ok(run)
+        suite_run(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-va-h264"), "h264-suite.sh", &[], &args)
     })
-    .as_ref()
-    .unwrap_or_else(|e| panic!("guest run failed: {e}"))
 }
 
 #[test]
@@ -126,7 +111,6 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
         }
     }
     let manifest = read_manifest(&job.join("corpus/manifest.tsv")).expect("manifest");
-    let opts = Options { ignore: NOT_IN_VA.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     let mut table = String::new();
     if let Some(s) = subset.iter().find(|s| !manifest.iter().any(|m| &m.name == *s)) {
         failures.push(format!("H264_STREAMS: {s} is not in the corpus"));
@@ -134,31 +118,11 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
     for s in manifest.iter().filter(|m| subset.is_empty() || subset.contains(&m.name)) {
         for mode in ["frame", "slice"] {
             let reference = read(&format!("{}.{mode}.gst.trace", s.name));
-            let rd = analyse_text(&reference);
-            assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
             for client in ["ffmpeg", "gstva"] {
                 let ours = read(&format!("{}.{mode}.{client}.trace", s.name));
-                let od = analyse_text(&ours);
-                // The hardware path: one decode_params per request, as many
-                // requests as the reference (frames, or slices in slice mode).
-                if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
-                    failures.push(format!(
-                        "{} {mode} {client}: {} frames / {} decode_params in the trace, reference {} / {}",
-                        s.name,
-                        od.frames.len(),
-                        od.decode_params_events,
-                        rd.frames.len(),
-                        rd.decode_params_events
-                    ));
-                }
-                let report = compare_texts(&reference, &ours, &opts);
-                table.push_str(&format!("{:<18} {mode:<5} {client:<6} {}\n", s.name, report.summary()));
-                if !report.all_equal() || report.frames_total != s.frames {
-                    failures.push(format!("{} {mode} {client}:\n{}", s.name, report.text()));
-                }
-                if mode == "slice" && !report.slice_level_compared {
-                    failures.push(format!("{} {client}: slice-level controls were not compared", s.name));
-                }
+                let (line, bad) = compare_stream(&reference, &ours, s, mode, client);
+                table.push_str(&format!("{:<18} {mode:<5} {client:<6} {line}\n", s.name));
+                failures.extend(bad);
             }
         }
     }
@@ -221,6 +185,36 @@ fn h264_corpus_through_the_va_driver_equals_gstreamer_on_visl() {
         failures.push(format!("H264_STREAMS={}: only part of the corpus was run", subset.join(" ")));
     }
     assert!(failures.is_empty(), "{} failures:\n{}\n{versions}", failures.len(), failures.join("\n"));
+}
+
+/// One client's visl trace of stream `s` in decode `mode` against
+/// GStreamer's: the hardware path (one decode_params per request, as many
+/// requests as the reference: frames, or slices in slice mode) and every
+/// control equal but for [`NOT_IN_VA`], slice-level controls compared in
+/// slice mode. Returns the table summary and the failures.
+fn compare_stream(reference: &str, ours: &str, s: &Stream, mode: &str, client: &str) -> (String, Vec<String>) {
+    let (rd, od) = (analyse_text(reference), analyse_text(ours));
+    assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
+    let mut failures = Vec::new();
+    if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
+        failures.push(format!(
+            "{} {mode} {client}: {} frames / {} decode_params in the trace, reference {} / {}",
+            s.name,
+            od.frames.len(),
+            od.decode_params_events,
+            rd.frames.len(),
+            rd.decode_params_events
+        ));
+    }
+    let opts = Options { ignore: NOT_IN_VA.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let report = compare_texts(reference, ours, &opts);
+    if !report.all_equal() || report.frames_total != s.frames {
+        failures.push(format!("{} {mode} {client}:\n{}", s.name, report.text()));
+    }
+    if mode == "slice" && !report.slice_level_compared {
+        failures.push(format!("{} {client}: slice-level controls were not compared", s.name));
+    }
+    (report.summary(), failures)
 }
 
 fn tail(s: &str, n: usize) -> String {
@@ -296,7 +290,6 @@ fn arm64_guest_h264_equals_gstreamer() {
 
     // 4. Compare, stream by stream and mode by mode.
     let manifest = read_manifest(&job.join("corpus/manifest.tsv")).expect("manifest");
-    let opts = Options { ignore: NOT_IN_VA.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     let mut failures = Vec::new();
     let mut table = String::new();
     for s in manifest.iter().filter(|m| subset.is_empty() || subset.contains(&m.name)) {
@@ -314,26 +307,9 @@ fn arm64_guest_h264_equals_gstreamer() {
             }
             let reference = r.read_out(&format!("{}.{mode}.gst.trace", s.name)).unwrap_or_else(|e| panic!("{e}"));
             let ours = read(job.join(format!("out/{}.{mode}.va.trace", s.name)));
-            let (rd, od) = (analyse_text(&reference), analyse_text(&ours));
-            assert_eq!(rd.frames.len(), s.frames, "{} {mode}: reference frames", s.name);
-            if od.decode_params_events != rd.decode_params_events || od.frames.len() != s.frames {
-                failures.push(format!(
-                    "{} {mode}: {} frames / {} decode_params, reference {} / {}",
-                    s.name,
-                    od.frames.len(),
-                    od.decode_params_events,
-                    rd.frames.len(),
-                    rd.decode_params_events
-                ));
-            }
-            let report = compare_texts(&reference, &ours, &opts);
-            table.push_str(&format!("{:<18} {mode:<5} {:>6}s {}\n", s.name, f[3], report.summary()));
-            if !report.all_equal() || report.frames_total != s.frames {
-                failures.push(format!("{} {mode}:\n{}", s.name, report.text()));
-            }
-            if mode == "slice" && !report.slice_level_compared {
-                failures.push(format!("{}: slice-level controls were not compared", s.name));
-            }
+            let (line, bad) = compare_stream(&reference, &ours, s, mode, "arm64");
+            table.push_str(&format!("{:<18} {mode:<5} {:>6}s {line}\n", s.name, f[3]));
+            failures.extend(bad);
         }
     }
     eprintln!("--- arm64 driver's controls vs GStreamer's (x86 guest) on visl ---\n{table}");

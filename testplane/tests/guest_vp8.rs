@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{arm64_va_run, codec_corpus, copy_files, driver_so, read_manifest, repo_root, run_script, GuestRun};
+use testplane::guest::{arm64_va_run, codec_corpus, read_manifest, shared_run, suite_run, GuestRun};
 use testplane::visl::analyse_text;
 
 /// The VP8 corpus, generated (cached) on the host.
@@ -63,20 +63,11 @@ fn subset() -> Vec<String> {
 /// reference (a stream's controls do not depend on the CPU).
 fn suite() -> &'static GuestRun {
     static RUN: OnceLock<Result<GuestRun, String>> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let so = driver_so();
-        let job = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-vp8");
-        let _ = std::fs::remove_dir_all(&job);
-        copy_files(&codec_corpus("vp8")?, &job.join("vp8corpus"))?;
+    shared_run(&RUN, || {
         let subset = subset();
         let args: Vec<&str> = subset.iter().map(String::as_str).collect();
-        let script = repo_root().join("tests/guest/vp8-suite.sh");
-        let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap())])?;
-        eprintln!("guest boot + suite: {:.1}s", run.elapsed.as_secs_f64());
-        Ok(run)
+        suite_run(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guest-vp8"), "vp8-suite.sh", &[("vp8", "vp8corpus")], &args)
     })
-    .as_ref()
-    .unwrap_or_else(|e| panic!("guest run failed: {e}"))
 }
 
 #[test]
