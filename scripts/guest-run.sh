@@ -29,7 +29,7 @@
 #      target/aarch64/aarch64-unknown-linux-gnu/release/libhantro_drv_video.so),
 #      GUEST_TIMEOUT (s, default 1500; arm64 1800: a hang guard, with room for
 #      a loaded machine: scripts/test-all.sh runs three lanes on two cores), GUEST_MEM (MiB, 2048),
-#      GUEST_SMP (2), GUEST_CPU (arm64: cortex-a72), GUEST_VERBOSE=1 (stream
+#      GUEST_SMP (2), GUEST_CPU (x86_64: max, arm64: cortex-a72), GUEST_VERBOSE=1 (stream
 #      the console to stderr), VISL_PARAMS, TRACE_BUFFER_KB (default 65536),
 #      GUEST_ENV ("VAR1 VAR2": also pass these), HANTRO_GUEST (boot this
 #      built guest dir instead of the recipe's).
@@ -160,7 +160,7 @@ common=(-m "${GUEST_MEM:-2048}" -smp "${GUEST_SMP:-2}"
   -serial "file:$console" -monitor none
   -virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap")
 if [ $arch = x86_64 ]; then
-  qemu=(qemu-system-x86_64 -accel tcg -cpu max "${common[@]}"
+  qemu=(qemu-system-x86_64 -accel tcg -cpu "${GUEST_CPU:-max}" "${common[@]}"
     -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img"
     -append "console=ttyS0 quiet loglevel=4 panic=-1 hantro.init=/job/.guest-init"
     -virtfs "local,path=$guest/root,mount_tag=root,security_model=none,multidevs=remap")

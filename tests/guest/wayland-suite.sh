@@ -70,6 +70,7 @@ xdg=$P/stable/xdg-shell/xdg-shell.xml
 dmx=$P/unstable/linux-dmabuf/linux-dmabuf-unstable-v1.xml
 if ! {
   gcc -O2 -Wall -shared -fPIC -o $B/dumbmap-shim.so $SRC/dumbmap-shim.c -ldl &&
+  gcc -O2 -Wall -o $B/png2rgb $SRC/png2rgb.c "$(gcc -print-file-name=libz.so.1)" &&
   wayland-scanner client-header $xdg $B/xdg-shell-client-protocol.h &&
   wayland-scanner private-code $xdg $B/xdg-shell-protocol.c &&
   wayland-scanner client-header $dmx $B/linux-dmabuf-unstable-v1-client-protocol.h &&
@@ -93,8 +94,8 @@ HOME=$d weston-screenshooter > "$base.shooter.log" 2>&1 || { cat "$base.shooter.
 f=$(ls "$d"/*.png 2>/dev/null | head -1)
 [ -n "$f" ] || { echo "shot.sh: weston-screenshooter wrote no png" >&2; exit 1; }
 mv "$f" "$base.png"
-ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of default=nw=1:nk=1 "$base.png" | tr '\n' ' ' > "$base.size" &&
-ffmpeg -nostdin -v error -y -i "$base.png" -f rawvideo -pix_fmt rgb24 "$base.rgb" || exit 1
+# PNG -> RGB24 + "W H" (png2rgb.c; one small process, not ffprobe + ffmpeg)
+"$(dirname "$0")/png2rgb" "$base.png" "$base.rgb" "$base.size" || exit 1
 rm -rf "$d"
 SH
 chmod +x $B/shot.sh
