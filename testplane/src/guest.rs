@@ -347,3 +347,10 @@ pub fn suite_run(job: &Path, suite: &str, corpora: &[(&str, &str)], args: &[&str
 pub fn shared_run(cell: &'static std::sync::OnceLock<Result<GuestRun, String>>, run: impl FnOnce() -> Result<GuestRun, String>) -> &'static GuestRun {
     cell.get_or_init(run).as_ref().unwrap_or_else(|e| panic!("guest run failed: {e}"))
 }
+
+/// The whitespace-separated words of environment variable `var` (empty
+/// when unset): the `H264_STREAMS` / `VP8_STREAMS` / `WAYLAND_PARTS`
+/// subsets of the guest suites.
+pub fn env_words(var: &str) -> Vec<String> {
+    std::env::var(var).map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default()
+}

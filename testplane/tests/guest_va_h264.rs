@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{mpv_decoded_every_frame, read_manifest, repo_root, shared_run, suite_run, versions_in, GuestRun, Stream};
+use testplane::guest::{env_words, mpv_decoded_every_frame, read_manifest, repo_root, shared_run, suite_run, versions_in, GuestRun, Stream};
 use testplane::visl::analyse_text;
 
 /// Fields VA-API does not carry, so a VA driver cannot know them; every
@@ -41,7 +41,7 @@ const NOT_IN_VA: [&str; 4] =
 /// `H264_STREAMS="a b"`: only these corpus streams (to iterate quickly);
 /// such a run always fails at the end, it is not the whole corpus.
 fn subset() -> Vec<String> {
-    std::env::var("H264_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default()
+    env_words("H264_STREAMS")
 }
 
 /// The suite's one boot (tests/guest/h264-suite.sh), shared by this

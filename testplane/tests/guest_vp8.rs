@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use testplane::compare::{compare_texts, Options};
-use testplane::guest::{arm64_va_run, codec_corpus, read_manifest, shared_run, suite_run, GuestRun};
+use testplane::guest::{arm64_va_run, codec_corpus, env_words, read_manifest, shared_run, suite_run, GuestRun};
 use testplane::visl::analyse_text;
 
 /// The VP8 corpus, generated (cached) on the host.
@@ -55,7 +55,7 @@ fn allowed(line: &str, client: &str, key: &dyn Fn(usize) -> bool) -> Option<&'st
 
 /// `VP8_STREAMS`, split: the streams to run (empty: the whole corpus).
 fn subset() -> Vec<String> {
-    std::env::var("VP8_STREAMS").map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default()
+    env_words("VP8_STREAMS")
 }
 
 /// The suite's one boot (tests/guest/vp8-suite.sh), shared by this

@@ -35,7 +35,7 @@
 //! of every failure message.
 //! Every check of the suite must be present and PASS; never skips.
 use std::path::PathBuf;
-use testplane::guest::{codec_corpus, copy_files, driver_so, repo_root, run_script};
+use testplane::guest::{codec_corpus, copy_files, driver_so, env_words, repo_root, run_script};
 
 /// The streams of part client (each exported COMPOSED and SEPARATE, every
 /// screenshot equal to vaGetImage): H.264 by name, VP8 and MPEG-2 by file
@@ -72,7 +72,7 @@ fn users_pipelines_in_weston_show_the_decoded_surfaces() {
         let c = codec_corpus(name).unwrap_or_else(|e| panic!("{e}"));
         copy_files(&c, &job.join(dir)).unwrap();
     }
-    let parts: Vec<String> = std::env::var("WAYLAND_PARTS").map(|p| p.split_whitespace().map(String::from).collect()).unwrap_or_default();
+    let parts = env_words("WAYLAND_PARTS");
     let args: Vec<&str> = parts.iter().map(String::as_str).collect();
     let script = repo_root().join("tests/guest/wayland-suite.sh");
     let run = run_script(&job, &script, &args, &[("HANTRO_DRIVER_SO", so.to_str().unwrap()), ("GUEST_TIMEOUT", "2400"), ("GUEST_MEM", "4096")])
